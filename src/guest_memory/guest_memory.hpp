@@ -1,0 +1,70 @@
+// GuestMemory: an immutable snapshot of the guest's RAM regions and the translation of
+// guest-physical (descriptor) and frontend-virtual (ring) addresses into host memory. Every
+// translation checks the whole length; a range that crosses regions becomes several iovecs.
+//
+// Snapshots are shared (shared_ptr<const GuestMemory>) by the queues that use them; changing
+// the table builds a new snapshot, so a region stays mapped while any queue still holds a
+// snapshot that contains it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <sys/uio.h>
+
+#include "base/error.hpp"
+#include "guest_memory/region.hpp"
+
+namespace vhostd::guest_memory {
+
+enum class TranslateError : uint8_t {
+    out_of_range,       // some byte of the range is not guest RAM, or the range wraps
+    too_many_segments,  // the range needs more iovecs than the caller provided
+};
+
+class GuestMemory {
+  public:
+    // VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS: the slot count vhostd advertises.
+    static constexpr size_t kMaxRegions = 509;
+
+    using RegionPtr = std::shared_ptr<const MappedRegion>;
+    using Ptr = std::shared_ptr<const GuestMemory>;
+
+    // The empty table.
+    static Ptr empty();
+    // A table of `regions`: at most kMaxRegions, and no two overlap in guest-physical or in
+    // frontend-virtual space.
+    static Result<Ptr> create(std::vector<RegionPtr> regions);
+
+    // Copy-on-write edits (VHOST_USER_ADD_MEM_REG / REM_MEM_REG).
+    [[nodiscard]] Result<Ptr> with_region(RegionPtr region) const;
+    // Removes the region whose guest address, size and user address match `desc`.
+    [[nodiscard]] Result<Ptr> without_region(const RegionDescriptor& desc) const;
+
+    [[nodiscard]] std::span<const RegionPtr> regions() const { return regions_; }
+    [[nodiscard]] bool is_empty() const { return regions_.empty(); }
+
+    // Guest-physical [gpa, gpa + len) as host iovecs written to the front of `out`; returns
+    // how many were used. len == 0 yields zero iovecs.
+    [[nodiscard]] std::expected<size_t, TranslateError> translate(uint64_t gpa, uint64_t len,
+                                                                  std::span<iovec> out) const;
+
+    // Host pointer to guest-physical [gpa, gpa + len) if the whole range lies in one region
+    // (descriptor tables, indirect tables, request headers); nullptr otherwise.
+    [[nodiscard]] void* host_address(uint64_t gpa, uint64_t len) const;
+
+    // Host pointer to frontend-virtual [uva, uva + len) if it lies in one region (vring
+    // addresses in VHOST_USER_SET_VRING_ADDR); nullptr otherwise.
+    [[nodiscard]] void* host_address_from_user(uint64_t uva, uint64_t len) const;
+
+  private:
+    explicit GuestMemory(std::vector<RegionPtr> regions) : regions_(std::move(regions)) {}
+    // The region containing `gpa`, or nullptr.
+    [[nodiscard]] const MappedRegion* find(uint64_t gpa) const;
+
+    std::vector<RegionPtr> regions_;  // sorted by guest-physical address, non-overlapping
+};
+
+}  // namespace vhostd::guest_memory

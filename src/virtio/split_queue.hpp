@@ -1,0 +1,92 @@
+// SplitQueue: the device side of a split virtqueue (spec 2.7) over guest memory: fetching
+// available heads, walking their chains, batching used-ring updates, and the notification
+// rules (VRING_USED_F_NO_NOTIFY, VIRTIO_RING_F_EVENT_IDX). Owned by one reactor; no locks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "guest_memory/guest_memory.hpp"
+#include "virtio/descriptor_chain.hpp"
+#include "virtio/virtio_spec.hpp"
+
+namespace vhostd::virtio {
+
+// Host addresses of a split ring, already checked by the transport to lie in guest memory
+// with the sizes and alignments that queue_size implies.
+struct SplitRing {
+    void* desc = nullptr;
+    void* avail = nullptr;
+    void* used = nullptr;
+    uint16_t size = 0;  // power of two, 1..kMaxSplitQueueSize
+};
+
+// Spec 2.7: split queue sizes are powers of two up to 32768.
+constexpr uint16_t kMaxSplitQueueSize = 32768;
+
+class SplitQueue {
+  public:
+    struct Options {
+        bool event_idx = false;       // VIRTIO_RING_F_EVENT_IDX negotiated
+        bool indirect = false;        // VIRTIO_RING_F_INDIRECT_DESC negotiated
+        uint16_t last_avail_idx = 0;  // from VHOST_USER_SET_VRING_BASE
+    };
+
+    SplitQueue(const SplitRing& ring, const guest_memory::GuestMemory& memory, Options options);
+
+    [[nodiscard]] uint16_t size() const { return size_; }
+    [[nodiscard]] bool broken() const { return broken_ != nullptr; }
+    [[nodiscard]] const char* broken_reason() const { return broken_; }
+    // Stops the queue for good (until the transport restarts it); `reason` must be a literal.
+    void mark_broken(const char* reason) { broken_ = reason; }
+
+    // --- avail side ---
+    // Heads the driver has made available and we have not taken. 0 if the ring is broken;
+    // an avail index more than `size` ahead breaks the ring (2.7.6).
+    [[nodiscard]] uint16_t available();
+    // Takes the next head; nullopt when none is available or the head index is invalid
+    // (which breaks the ring).
+    [[nodiscard]] std::optional<uint16_t> pop();
+    [[nodiscard]] uint16_t last_avail_idx() const { return last_avail_idx_; }
+
+    // Walks the chain at `head`; a ring-level error breaks the ring.
+    [[nodiscard]] DescriptorChain walk(uint16_t head, const ChainLimits& limits,
+                                       std::span<iovec> storage);
+
+    // --- used side ---
+    // Writes a used element; not visible to the driver until publish_used().
+    void push_used(uint16_t head, uint32_t written);
+    // Makes pushed elements visible (store-release of used->idx). Returns true if the driver
+    // must be interrupted for them (event index or VRING_AVAIL_F_NO_INTERRUPT rules).
+    [[nodiscard]] bool publish_used();
+    [[nodiscard]] uint16_t used_idx() const { return used_idx_; }
+    [[nodiscard]] bool has_unpublished() const { return used_idx_ != published_used_idx_; }
+
+    // --- driver notifications (kicks) ---
+    // Asks the driver to kick for new buffers, then re-reads the avail index: returns true
+    // if work arrived meanwhile (the caller must not sleep).
+    [[nodiscard]] bool enable_notifications();
+    // Tells the driver not to kick (we are polling).
+    void disable_notifications();
+
+  private:
+    [[nodiscard]] uint16_t read_avail_idx() const;
+
+    DescTable desc_;
+    uint8_t* avail_;  // flags, idx, ring[size], used_event
+    uint8_t* used_;   // flags, idx, ring[size], avail_event
+    uint16_t size_;
+    const guest_memory::GuestMemory* memory_;
+    bool event_idx_;
+    bool indirect_;
+    uint16_t last_avail_idx_;
+    uint16_t shadow_avail_idx_ = 0;  // the avail index as last read
+    uint16_t used_idx_;              // next used slot we write
+    uint16_t published_used_idx_;    // what the driver can see
+    uint16_t signalled_used_idx_ = 0;
+    bool signalled_used_valid_ = false;  // no interrupt sent yet: the first one is mandatory
+    const char* broken_ = nullptr;
+};
+
+}  // namespace vhostd::virtio
