@@ -1,0 +1,24 @@
+// Null bdev: accepts every I/O and does nothing (SPDK's bdev_null_create). Reads leave the
+// buffers untouched, as SPDK's null bdev does; for measuring the rest of the stack.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/error.hpp"
+#include "block/bdev.hpp"
+
+namespace vhostd::block {
+
+// Parameters of bdev_null_create, named as in SPDK's RPC.
+struct NullParams {
+    std::string name;
+    uint64_t num_blocks = 0;
+    uint32_t block_size = 512;
+    std::string uuid;  // empty: generate one
+};
+
+[[nodiscard]] Result<std::shared_ptr<Bdev>> bdev_null_create(const NullParams& params);
+
+}  // namespace vhostd::block

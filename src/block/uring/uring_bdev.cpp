@@ -1,0 +1,89 @@
+// Uring bdev: creation (open, geometry, capabilities) and channels.
+#include "block/uring/uring_bdev.hpp"
+
+#include <climits>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.hpp"
+#include "block/bdev_checks.hpp"
+#include "block/request_check.hpp"
+#include "block/uring/uring_channel.hpp"
+
+namespace vhostd::block {
+namespace {
+
+Capabilities capabilities_of(const UringFile& file, uint32_t block_size) {
+    Capabilities caps;
+    // Files have the page cache (and O_DIRECT the device's cache) between a completed write
+    // and stable storage: FLUSH means fdatasync.
+    caps.flush = true;
+    caps.discard = !file.read_only;
+    caps.write_zeroes = !file.read_only;
+    caps.read_only = file.read_only;
+    caps.max_segments = IOV_MAX;  // readv/writev refuse more (EINVAL)
+    caps.physical_block_size = file.physical_block_size > block_size ? file.physical_block_size : 0;
+    return caps;
+}
+
+}  // namespace
+
+UringBdev::UringBdev(const UringParams& params, uint32_t block_size, uint64_t num_blocks,
+                     Capabilities caps, std::string uuid, std::shared_ptr<const UringFile> file)
+    : Bdev(params.name, "URING bdev", block_size, num_blocks, caps, std::move(uuid)),
+      file_(std::move(file)) {}
+
+Result<std::unique_ptr<BackendChannel>> UringBdev::create_channel(reactor::Reactor& reactor) {
+    return UringChannel::create(reactor, file_, RequestLimits::of(*this), name());
+}
+
+void UringBdev::describe(nlohmann::json& driver_specific) const {
+    driver_specific["uring"] = {{"name", name()},
+                                {"filename", file_->filename},
+                                {"block_size", block_size()},
+                                {"uuid", uuid()}};
+}
+
+Result<std::shared_ptr<Bdev>> bdev_uring_create(const UringParams& params) {
+    VHOSTD_TRY(check_bdev_name(params.name));
+    if (params.filename.empty()) {
+        return make_error(EINVAL, "bdev {}: filename must not be empty", params.name);
+    }
+    if (params.block_size != 0) {
+        VHOSTD_TRY(check_block_size(params.name, params.block_size));
+    }
+    std::string uuid = VHOSTD_TRY(check_uuid(params.name, params.uuid));
+    auto opened = open_uring_file(params.filename);
+    if (!opened) {
+        return make_error(opened.error().code, "bdev {}: {}", params.name, opened.error().message);
+    }
+    std::shared_ptr<const UringFile> file = std::move(*opened);
+
+    const uint32_t block_size =
+        params.block_size != 0 ? params.block_size : file->logical_block_size;
+    VHOSTD_TRY(check_block_size(params.name, block_size));  // a detected size, too
+    if (block_size < file->logical_block_size) {
+        // The device cannot address less than its logical block (O_DIRECT would refuse).
+        return make_error(EINVAL,
+                          "bdev {}: block_size {} is smaller than the logical block "
+                          "size {} of {}",
+                          params.name, block_size, file->logical_block_size, file->filename);
+    }
+    if (file->size_bytes < block_size) {
+        return make_error(EINVAL, "bdev {}: {} holds {} bytes, less than one block of {}",
+                          params.name, file->filename, file->size_bytes, block_size);
+    }
+    const uint64_t num_blocks = file->size_bytes / block_size;
+    if (file->size_bytes % block_size != 0) {
+        LOG_WARN(block, "bdev {}: the last {} bytes of {} are not a whole block and are unused",
+                 params.name, file->size_bytes % block_size, file->filename);
+    }
+    LOG_INFO(block, "uring bdev {}: {} ({}{}), {} blocks of {} bytes", params.name, file->filename,
+             file->direct_io ? "O_DIRECT" : "buffered: O_DIRECT refused",
+             file->read_only ? ", read-only" : "", num_blocks, block_size);
+    const Capabilities caps = capabilities_of(*file, block_size);
+    return std::make_shared<UringBdev>(params, block_size, num_blocks, caps, std::move(uuid),
+                                       std::move(file));
+}
+
+}  // namespace vhostd::block

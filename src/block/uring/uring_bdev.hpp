@@ -1,0 +1,39 @@
+// Uring bdev: a regular file or a block device served through io_uring (SPDK's
+// bdev_uring_create). O_DIRECT when the file system allows it, one ring per reactor.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/error.hpp"
+#include "block/bdev.hpp"
+#include "block/uring/uring_file.hpp"
+
+namespace vhostd::block {
+
+// Parameters of bdev_uring_create, named as in SPDK's RPC.
+struct UringParams {
+    std::string name;
+    std::string filename;
+    uint32_t block_size = 0;  // 0: the device's logical block size, or 512 for a file
+    std::string uuid;         // empty: generate one
+};
+
+[[nodiscard]] Result<std::shared_ptr<Bdev>> bdev_uring_create(const UringParams& params);
+
+class UringBdev final : public Bdev {
+  public:
+    UringBdev(const UringParams& params, uint32_t block_size, uint64_t num_blocks,
+              Capabilities caps, std::string uuid, std::shared_ptr<const UringFile> file);
+
+    Result<std::unique_ptr<BackendChannel>> create_channel(reactor::Reactor& reactor) override;
+    void describe(nlohmann::json& driver_specific) const override;
+
+    [[nodiscard]] const UringFile& file() const { return *file_; }
+
+  private:
+    std::shared_ptr<const UringFile> file_;  // shared with the channels
+};
+
+}  // namespace vhostd::block
