@@ -1,0 +1,232 @@
+// Server: listening socket, one connection at a time, teardown between frontends.
+#include "vhost_user/server.hpp"
+
+#include <cstring>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/log.hpp"
+
+namespace vhostd::vhost_user {
+
+Result<std::unique_ptr<Server>> Server::create(reactor::Reactor& reactor, std::string socket_path,
+                                               virtio::Device& device, QueueControl& queues,
+                                               Options options) {
+    if (options.name.empty()) {
+        options.name = socket_path;
+    }
+    std::unique_ptr<Server> server(
+        new Server(reactor, std::move(socket_path), device, queues, std::move(options)));
+    VHOSTD_TRY(server->listen());
+    VHOSTD_TRY(server->watch_listener());
+    LOG_INFO(vhost_user, "{}: listening for a vhost-user frontend", server->options_.name);
+    return server;
+}
+
+Server::Server(reactor::Reactor& reactor, std::string path, virtio::Device& device,
+               QueueControl& queues, Options options)
+    : reactor_(reactor),
+      path_(std::move(path)),
+      device_(device),
+      queues_(queues),
+      options_(std::move(options)),
+      self_(std::make_shared<Server*>(this)) {}
+
+Server::~Server() {
+    if (connection_) {
+        connection_->close();
+    }
+    connection_.reset();
+    session_.reset();
+    close_listener();
+}
+
+Result<void> Server::listen() {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.empty() || path_.size() >= sizeof(addr.sun_path)) {
+        return make_error(ENAMETOOLONG, "socket path '{}' must be 1 to {} bytes", path_,
+                          sizeof(addr.sun_path) - 1);
+    }
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+
+    // A socket file left by an earlier run would make bind() fail; anything else at that
+    // path is somebody's data and is not ours to delete.
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            return make_error(EEXIST, "'{}' exists and is not a socket; not replacing it", path_);
+        }
+        if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+            return errno_error(fmt::format("removing stale socket '{}'", path_));
+        }
+        LOG_INFO(vhost_user, "{}: removed a stale socket file", options_.name);
+    } else if (errno != ENOENT) {
+        return errno_error(fmt::format("stat of socket path '{}'", path_));
+    }
+
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return errno_error("socket(AF_UNIX)");
+    }
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        return errno_error(fmt::format("bind to '{}'", path_));
+    }
+    if (::listen(fd.get(), 16) != 0) {
+        const auto error = errno_error(fmt::format("listen on '{}'", path_));
+        ::unlink(path_.c_str());
+        return error;
+    }
+    if (::stat(path_.c_str(), &st) == 0) {
+        socket_dev_ = st.st_dev;
+        socket_ino_ = st.st_ino;
+    }
+    listener_ = std::move(fd);
+    return {};
+}
+
+Result<void> Server::watch_listener() {
+    if (listen_watch_ || !listener_) {
+        return {};
+    }
+    listen_watch_ = VHOSTD_TRY(
+        reactor_.watch_fd(listener_.get(), EPOLLIN, [this](uint32_t) { accept_pending(); }));
+    return {};
+}
+
+void Server::unwatch_listener() {
+    if (listen_watch_) {
+        reactor_.unwatch_fd(*listen_watch_);
+        listen_watch_.reset();
+    }
+}
+
+void Server::close_listener() {
+    unwatch_listener();
+    if (!listener_) {
+        return;
+    }
+    listener_.reset();
+    // Only unlink the file if it is still the socket we bound (not one a successor created).
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == socket_dev_ && st.st_ino == socket_ino_) {
+        ::unlink(path_.c_str());
+    }
+}
+
+void Server::accept_pending() {
+    for (;;) {
+        UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!socket) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                // EMFILE and friends: the pending connection stays queued; log and retry on the
+                // next event rather than spinning.
+                LOG_RATELIMITED(vhost_user, err, "{}: accept failed: {}", options_.name,
+                                std::strerror(errno));
+            }
+            return;
+        }
+        if (state_ != State::idle) {
+            // One frontend per controller: a second one would fight over the same queues.
+            LOG_RATELIMITED(vhost_user, warn,
+                            "{}: refusing a second frontend connection while one is served",
+                            options_.name);
+            continue;  // `socket` closes here
+        }
+        serve(std::move(socket));
+    }
+}
+
+void Server::serve(UniqueFd socket) {
+    ++connections_;
+    std::string name = fmt::format("{}#{}", options_.name, connections_);
+    session_ = std::make_unique<Session>(device_, queues_, Session::Options{name});
+    auto connection = Connection::create(reactor_, std::move(socket), *session_, name,
+                                         [this] { on_connection_closed(); });
+    if (!connection) {
+        LOG_RATELIMITED(vhost_user, err, "{}: cannot serve the connection: {}", name,
+                        connection.error().describe());
+        session_.reset();
+        return;
+    }
+    connection_ = std::move(*connection);
+    state_ = State::connected;
+    LOG_RATELIMITED(vhost_user, info, "{}: frontend connected", name);
+}
+
+void Server::on_connection_closed() {
+    begin_teardown();
+}
+
+void Server::begin_teardown() {
+    state_ = State::tearing_down;
+    // New frontends wait in the listen backlog until this one's queues have stopped.
+    unwatch_listener();
+    session_->disconnect([self = std::weak_ptr<Server*>(self_)] {
+        // Runs inside the session (maybe inside the connection's callback): destroy them from
+        // a fresh stack.
+        if (auto alive = self.lock()) {
+            Server* server = *alive;
+            server->reactor_.post([self] {
+                if (auto still = self.lock()) {
+                    (*still)->finish_teardown();
+                }
+            });
+        }
+    });
+}
+
+void Server::finish_teardown() {
+    connection_.reset();
+    session_.reset();
+    LOG_RATELIMITED(vhost_user, info, "{}: frontend session ended; queues stopped, memory released",
+                    options_.name);
+    if (!shutdown_done_.empty() || !listener_) {
+        state_ = State::shut_down;
+        auto callbacks = std::move(shutdown_done_);
+        shutdown_done_.clear();
+        for (auto& done : callbacks) {
+            done();
+        }
+        return;
+    }
+    state_ = State::idle;
+    if (auto watched = watch_listener(); !watched) {
+        LOG_ERROR(vhost_user, "{}: cannot accept connections any more: {}", options_.name,
+                  watched.error().describe());
+    }
+}
+
+void Server::queue_broken(uint16_t index) {
+    if (session_) {
+        session_->queue_broken(index);
+    }
+}
+
+void Server::shutdown(std::move_only_function<void()> done) {
+    close_listener();
+    switch (state_) {
+        case State::idle:
+        case State::shut_down:
+            state_ = State::shut_down;
+            done();
+            return;
+        case State::tearing_down:
+            shutdown_done_.push_back(std::move(done));
+            return;
+        case State::connected:
+            shutdown_done_.push_back(std::move(done));
+            connection_->close();
+            begin_teardown();
+            return;
+    }
+}
+
+}  // namespace vhostd::vhost_user

@@ -1,0 +1,94 @@
+// Server: the listening unix socket of one vhost-user controller. Serves one frontend at a
+// time: a second concurrent connection is accepted and closed at once. When the frontend goes
+// away its session stops every queue (draining), drops the guest memory and resets the device
+// before the next connection is served. Lives on the control reactor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
+#include "reactor/reactor.hpp"
+#include "vhost_user/connection.hpp"
+#include "vhost_user/queue_control.hpp"
+#include "vhost_user/session.hpp"
+#include "virtio/device.hpp"
+
+namespace vhostd::vhost_user {
+
+class Server {
+  public:
+    struct Options {
+        std::string name;  // for log lines; the socket path if empty
+    };
+
+    // Listens on `socket_path`: a stale socket file there is removed first, any other kind of
+    // file is left alone and the call fails (EEXIST). Call on the reactor's thread (or before
+    // it runs); `device` and `queues` must outlive the server.
+    static Result<std::unique_ptr<Server>> create(reactor::Reactor& reactor,
+                                                  std::string socket_path, virtio::Device& device,
+                                                  QueueControl& queues, Options options = {});
+    // Prefer shutdown(): destroying a server with a connection open abandons its running
+    // queues (QueueControl callbacks that arrive later are ignored).
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // A frontend is connected (and not being torn down).
+    [[nodiscard]] bool connected() const { return state_ == State::connected; }
+    [[nodiscard]] const std::string& socket_path() const { return path_; }
+    // The current frontend's session (observers), or nullptr.
+    [[nodiscard]] const Session* session() const { return session_.get(); }
+
+    // The device broke ring `index` (the target learns it from the queue handler): GET_STATUS
+    // reports DEVICE_NEEDS_RESET until the frontend resets the ring or the device.
+    void queue_broken(uint16_t index);
+
+    // Stops accepting, removes the socket file, closes the connection once its queues have
+    // stopped, then calls `done` (at once if no frontend is connected).
+    void shutdown(std::move_only_function<void()> done);
+
+  private:
+    enum class State : uint8_t { idle, connected, tearing_down, shut_down };
+
+    Server(reactor::Reactor& reactor, std::string path, virtio::Device& device,
+           QueueControl& queues, Options options);
+    [[nodiscard]] Result<void> listen();
+    [[nodiscard]] Result<void> watch_listener();
+    void unwatch_listener();
+    void close_listener();
+    void accept_pending();
+    void serve(UniqueFd socket);
+    void on_connection_closed();
+    void begin_teardown();
+    void finish_teardown();
+
+    reactor::Reactor& reactor_;
+    const std::string path_;
+    virtio::Device& device_;
+    QueueControl& queues_;
+    Options options_;
+
+    UniqueFd listener_;
+    dev_t socket_dev_ = 0;  // identity of the socket file we created, so that we only ever
+    ino_t socket_ino_ = 0;  // unlink our own
+    std::optional<reactor::Reactor::FdId> listen_watch_;
+
+    State state_ = State::idle;
+    std::unique_ptr<Session> session_;
+    std::unique_ptr<Connection> connection_;
+    std::vector<std::move_only_function<void()>> shutdown_done_;
+    uint64_t connections_ = 0;  // served so far, for log lines
+
+    // Posted cleanups hold a weak reference and do nothing once the server is gone.
+    std::shared_ptr<Server*> self_;
+};
+
+}  // namespace vhostd::vhost_user

@@ -1,0 +1,432 @@
+// Session: request dispatch, completion, negotiation, configuration space, status, memory
+// table and teardown. Ring requests live in session_vring.cpp.
+#include "vhost_user/session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/log.hpp"
+#include "vhost_user/memory_table.hpp"
+#include "virtio/virtio_spec.hpp"
+
+namespace vhostd::vhost_user {
+
+using guest_memory::GuestMemory;
+using virtio::bit;
+
+namespace {
+
+// Requests whose reply is part of the request itself (spec "Communication"); REPLY_ACK does not
+// change them.
+bool has_own_reply(Request request) {
+    switch (request) {
+        case Request::get_features:
+        case Request::get_protocol_features:
+        case Request::get_vring_base:
+        case Request::get_queue_num:
+        case Request::get_config:
+        case Request::get_max_mem_slots:
+        case Request::get_status:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// Feature bits this transport cannot honour whatever the device offers: packed rings (we
+// translate split rings only), ACCESS_PLATFORM (needs IOTLB messages) and LOG_ALL (needs the
+// dirty log for migration).
+constexpr uint64_t kTransportUnsupported = bit(virtio::feature::kRingPacked) |
+                                           bit(virtio::feature::kAccessPlatform) |
+                                           bit(kFeatureLogAll) | bit(kFeatureProtocolFeatures);
+
+}  // namespace
+
+Session::Session(virtio::Device& device, QueueControl& queues, Options options)
+    : device_(device),
+      queues_(queues),
+      options_(std::move(options)),
+      vrings_(std::min<size_t>(device.num_queues(), kMaxQueues)),
+      memory_(GuestMemory::empty()),
+      self_(std::make_shared<Session*>(this)) {}
+
+Session::~Session() {
+    if (!running_rings().empty()) {
+        LOG_WARN(vhost_user, "{}: session destroyed with queues still running", options_.name);
+    }
+}
+
+uint64_t Session::offered_features() const {
+    return (device_.features() & ~kTransportUnsupported) | bit(kFeatureProtocolFeatures);
+}
+
+uint64_t Session::offered_protocol_features() {
+    using namespace protocol_feature;
+    return bit(kMq) | bit(kReplyAck) | bit(kConfig) | bit(kConfigureMemSlots) | bit(kResetDevice) |
+           bit(kStatus);
+}
+
+uint8_t Session::device_status() const {
+    const bool broken =
+        std::any_of(vrings_.begin(), vrings_.end(), [](const Vring& r) { return r.broken; });
+    return status_ | (broken ? virtio::status::kDeviceNeedsReset : 0);
+}
+
+Session::Step Session::now(std::optional<Message> reply) {
+    Step step;
+    step.reply = std::move(reply);
+    return step;
+}
+
+Session::Step Session::after_stopping(std::vector<uint16_t> rings, Continuation then) {
+    Step step;
+    step.stop = std::move(rings);
+    step.then = std::move(then);
+    return step;
+}
+
+void Session::handle(Message request, Done done) {
+    if (busy() || disconnecting_) {
+        // A caller bug, not a frontend's: refuse rather than interleave two requests.
+        LOG_ERROR(vhost_user, "{}: {} handed over while the session cannot take it", options_.name,
+                  request.name());
+        done(Response{.reply = std::nullopt, .close = true});
+        return;
+    }
+    const Request code = request.request();
+    const bool own_reply = has_own_reply(code);
+    // Spec REPLY_ACK: with the extension negotiated, NEED_REPLY asks for a u64 status reply.
+    const bool ack = !own_reply && request.need_reply() &&
+                     (acked_protocol_features_ & bit(protocol_feature::kReplyAck)) != 0;
+    current_ = Current{code, ack, own_reply, std::move(done)};
+    LOG_TRACE(vhost_user, "{}: {} ({} payload bytes, {} fds)", options_.name, request.name(),
+              request.header.size, request.fds.size());
+
+    auto step = dispatch(request);
+    if (!step) {
+        finish(std::unexpected(std::move(step).error()));
+        return;
+    }
+    if (step->stop.empty()) {
+        finish(step->then ? step->then() : Outcome(std::move(step->reply)));
+        return;
+    }
+    // The continuation runs when the last ring has drained, maybe before stop_rings returns;
+    // nothing may touch the session after this call.
+    stop_rings(step->stop, [this, then = std::move(step->then)]() mutable { finish(then()); });
+}
+
+void Session::finish(Outcome outcome) {
+    Current current = std::move(*current_);
+    current_.reset();
+    Response response;
+    if (outcome) {
+        if (*outcome) {
+            response.reply = std::move(**outcome);
+        } else if (current.ack) {
+            response.reply = Message::reply_u64(current.request, 0);
+        }
+    } else {
+        const Error& error = outcome.error();
+        if (current.request == Request::get_config) {
+            // Spec GET_CONFIG: a reply with an empty payload reports an error.
+            response.reply = Message::reply(current.request, {});
+        } else if (current.ack) {
+            // Spec REPLY_ACK: non-zero on failure.
+            response.reply = Message::reply_u64(current.request, error.code != 0 ? error.code : 1);
+        } else {
+            // The frontend expects no answer and would carry on as if the request had worked.
+            response.close = true;
+        }
+        LOG_RATELIMITED(vhost_user, warn, "{}: {} failed: {}{}", options_.name,
+                        to_string(current.request), error.describe(),
+                        response.close ? "; closing the connection" : "");
+    }
+    current.done(std::move(response));
+    if (disconnecting_ && !busy() && !tearing_down_) {
+        begin_teardown();
+    }
+}
+
+Result<Session::Step> Session::dispatch(Message& m) {
+    switch (m.request()) {
+        case Request::get_features:
+            return reply_u64(m, offered_features());
+        case Request::set_features:
+            return set_features(m);
+        case Request::get_protocol_features:
+            return reply_u64(m, offered_protocol_features());
+        case Request::set_protocol_features:
+            return set_protocol_features(m);
+        case Request::set_owner:
+            return set_owner(m);
+        case Request::reset_owner:
+        case Request::reset_device:
+            return reset_device(m);
+        case Request::set_mem_table:
+            return replace_memory(build_memory_table(m));
+        case Request::add_mem_reg:
+            return replace_memory(add_memory_region(*memory_, m));
+        case Request::rem_mem_reg:
+            return replace_memory(remove_memory_region(*memory_, m));
+        case Request::get_max_mem_slots:
+            return reply_u64(m, GuestMemory::kMaxRegions);
+        case Request::get_queue_num:
+            return reply_u64(m, vrings_.size());
+        case Request::set_vring_num:
+            return set_vring_num(m);
+        case Request::set_vring_addr:
+            return set_vring_addr(m);
+        case Request::set_vring_base:
+            return set_vring_base(m);
+        case Request::get_vring_base:
+            return get_vring_base(m);
+        case Request::set_vring_kick:
+            return set_vring_kick(m);
+        case Request::set_vring_call:
+            return set_vring_call(m);
+        case Request::set_vring_err:
+            return set_vring_err(m);
+        case Request::set_vring_enable:
+            return set_vring_enable(m);
+        case Request::get_config:
+            return get_config(m);
+        case Request::set_config:
+            return set_config(m);
+        case Request::set_status:
+            return set_status(m);
+        case Request::get_status:
+            return reply_u64(m, device_status());
+        case Request::set_log_base:
+        case Request::set_log_fd:
+        case Request::send_rarp:
+        case Request::net_set_mtu:
+        case Request::set_backend_req_fd:
+        case Request::iotlb_msg:
+        case Request::set_vring_endian:
+        case Request::create_crypto_session:
+        case Request::close_crypto_session:
+        case Request::postcopy_advise:
+        case Request::postcopy_listen:
+        case Request::postcopy_end:
+        case Request::get_inflight_fd:
+        case Request::set_inflight_fd:
+        case Request::gpu_set_socket:
+        case Request::vring_kick:
+            // Gated by features (LOG_ALL, LOG_SHMFD, BACKEND_REQ, ...) we never offer.
+            return make_error(ENOTSUP, "{} is not supported (its feature is not offered)",
+                              m.name());
+        case Request::none:
+            break;
+    }
+    return make_error(ENOSYS, "unknown request {}", m.header.request);
+}
+
+Result<Session::Step> Session::reply_u64(const Message& m, uint64_t value) {
+    VHOSTD_TRY(m.expect_empty());
+    VHOSTD_TRY(m.expect_fds(0));
+    return now(Message::reply_u64(m.request(), value));
+}
+
+Result<Session::Step> Session::set_features(const Message& m) {
+    const uint64_t features = VHOSTD_TRY(m.payload_u64());
+    VHOSTD_TRY(m.expect_fds(0));
+    // The driver may only accept features the device offered (virtio 2.2).
+    if (const uint64_t extra = features & ~offered_features(); extra != 0) {
+        return make_error(EINVAL, "SET_FEATURES: bits {:#x} were not offered", extra);
+    }
+    // Running queues were started with the negotiated features; they cannot change under them.
+    if (features != acked_features_ && !running_rings().empty()) {
+        return make_error(EBUSY, "SET_FEATURES: features change while rings are running");
+    }
+    acked_features_ = features;
+    device_.set_driver_features(features & ~bit(kFeatureProtocolFeatures));
+    // Without PROTOCOL_FEATURES rings start enabled: some may be ready now.
+    start_ready_rings();
+    return now();
+}
+
+Result<Session::Step> Session::set_protocol_features(const Message& m) {
+    const uint64_t features = VHOSTD_TRY(m.payload_u64());
+    VHOSTD_TRY(m.expect_fds(0));
+    if (const uint64_t extra = features & ~offered_protocol_features(); extra != 0) {
+        return make_error(EINVAL, "SET_PROTOCOL_FEATURES: bits {:#x} were not offered", extra);
+    }
+    acked_protocol_features_ = features;
+    return now();
+}
+
+Result<Session::Step> Session::set_owner(const Message& m) {
+    VHOSTD_TRY(m.expect_empty());
+    VHOSTD_TRY(m.expect_fds(0));
+    // Spec SET_OWNER marks the start of a session; a repeat on the same connection changes
+    // nothing (there is only one frontend per connection).
+    if (owner_) {
+        LOG_RATELIMITED(vhost_user, info, "{}: repeated SET_OWNER ignored", options_.name);
+    }
+    owner_ = true;
+    return now();
+}
+
+Result<Session::Step> Session::reset_device(const Message& m) {
+    VHOSTD_TRY(m.expect_empty());
+    VHOSTD_TRY(m.expect_fds(0));
+    // Spec RESET_DEVICE: disable all rings and return the device to its initial state; the
+    // frontend keeps ownership. RESET_OWNER (deprecated) is treated the same way, as the spec
+    // allows ("disable all rings").
+    //
+    // The memory table is kept: it describes the frontend's RAM, not device state, and QEMU
+    // (CONFIGURE_MEM_SLOTS) only sends the regions that differ from what it believes we have,
+    // so dropping it here would leave the restarted rings without memory. Negotiated
+    // (protocol) features are kept too: QEMU negotiates protocol features once per connection.
+    return after_stopping(running_rings(), [this]() -> Outcome {
+        for (Vring& ring : vrings_) {
+            ring.reset();
+        }
+        status_ = 0;
+        device_.reset();
+        return std::nullopt;
+    });
+}
+
+Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
+    // The new table is fully built (mapped, checked for overlaps) before any queue is touched:
+    // a bad table fails without disturbing the running ones.
+    if (!next) {
+        return std::unexpected(std::move(next).error());
+    }
+    // Queues hold the snapshot they were started with: stop them, swap, restart them where
+    // they stopped, with their rings translated in the new table.
+    return after_stopping(running_rings(), [this, memory = std::move(*next)]() mutable -> Outcome {
+        memory_ = std::move(memory);
+        start_ready_rings();
+        return std::nullopt;
+    });
+}
+
+Result<Session::Step> Session::get_config(const Message& m) {
+    VHOSTD_TRY(m.expect_fds(0));
+    if (m.header.size < sizeof(ConfigHeader)) {
+        return make_error(EINVAL, "GET_CONFIG: payload of {} bytes is too short", m.header.size);
+    }
+    ConfigHeader header;
+    std::memcpy(&header, m.payload.data(), sizeof(header));
+    // Spec GET_CONFIG: the reply's payload size must match the request's, so the request
+    // carries room for `size` bytes; VHOST_USER_MAX_CONFIG_SIZE bounds it.
+    if (header.size > kMaxConfigSize || m.header.size != sizeof(ConfigHeader) + header.size) {
+        return make_error(EINVAL, "GET_CONFIG: {} config bytes in a payload of {} bytes",
+                          header.size, m.header.size);
+    }
+    std::array<std::byte, kMaxPayloadSize> body{};
+    std::memcpy(body.data(), &header, sizeof(header));
+    // Bytes past the device's config space read as zero: QEMU may ask for the largest struct
+    // it knows, which can be longer than ours.
+    const uint32_t config_size = device_.config_size();
+    if (header.offset < config_size) {
+        const uint32_t n = std::min(header.size, config_size - header.offset);
+        device_.read_config(header.offset,
+                            std::span(reinterpret_cast<uint8_t*>(body.data() + sizeof(header)), n));
+    }
+    return now(Message::reply(m.request(), std::span(body.data(), sizeof(header) + header.size)));
+}
+
+Result<Session::Step> Session::set_config(const Message& m) {
+    VHOSTD_TRY(m.expect_fds(0));
+    if (m.header.size < sizeof(ConfigHeader)) {
+        return make_error(EINVAL, "SET_CONFIG: payload of {} bytes is too short", m.header.size);
+    }
+    ConfigHeader header;
+    std::memcpy(&header, m.payload.data(), sizeof(header));
+    if (header.size > kMaxConfigSize || m.header.size != sizeof(ConfigHeader) + header.size) {
+        return make_error(EINVAL, "SET_CONFIG: {} config bytes in a payload of {} bytes",
+                          header.size, m.header.size);
+    }
+    // Spec "Virtio device config space": flags 0 (driver write) or 1 (live migration).
+    if (header.flags > 1) {
+        return make_error(EINVAL, "SET_CONFIG: unknown flags {:#x}", header.flags);
+    }
+    if (uint64_t{header.offset} + header.size > device_.config_size()) {
+        return make_error(EINVAL, "SET_CONFIG: bytes {}..{} are outside the {}-byte config space",
+                          header.offset, uint64_t{header.offset} + header.size,
+                          device_.config_size());
+    }
+    // The device refuses writes to read-only fields (spec: back-ends MUST NOT accept them).
+    VHOSTD_TRY(device_.write_config(header.offset, std::span(reinterpret_cast<const uint8_t*>(
+                                                                 m.payload.data() + sizeof(header)),
+                                                             header.size)));
+    return now();
+}
+
+Result<Session::Step> Session::set_status(const Message& m) {
+    const uint64_t status = VHOSTD_TRY(m.payload_u64());
+    VHOSTD_TRY(m.expect_fds(0));
+    // Spec SET_STATUS: the virtio device status, an 8-bit field (virtio 2.1).
+    if (status > 0xff) {
+        return make_error(EINVAL, "SET_STATUS: {:#x} is not a device status", status);
+    }
+    status_ = static_cast<uint8_t>(status & ~virtio::status::kDeviceNeedsReset);
+    // Virtio 2.1.1: writing 0 resets the device, which clears DEVICE_NEEDS_RESET. Broken rings
+    // that are still running keep their breakage and report it again when they stop.
+    if (status == 0) {
+        for (Vring& ring : vrings_) {
+            ring.broken = false;
+        }
+    }
+    return now();
+}
+
+void Session::queue_broken(uint16_t index) {
+    if (index >= vrings_.size()) {
+        return;
+    }
+    LOG_RATELIMITED(vhost_user, warn, "{}: ring {} broken; device needs reset", options_.name,
+                    index);
+    vrings_[index].broken = true;
+}
+
+void Session::disconnect(std::move_only_function<void()> done) {
+    if (torn_down_) {
+        done();
+        return;
+    }
+    if (disconnect_done_) {
+        disconnect_done_ = [first = std::move(disconnect_done_),
+                            second = std::move(done)]() mutable {
+            first();
+            second();
+        };
+        return;
+    }
+    disconnect_done_ = std::move(done);
+    if (disconnecting_) {
+        return;
+    }
+    disconnecting_ = true;
+    // A request waiting for queues finishes first (finish() then starts the teardown).
+    if (!busy()) {
+        begin_teardown();
+    }
+}
+
+void Session::begin_teardown() {
+    tearing_down_ = true;
+    stop_rings(running_rings(), [this] {
+        for (Vring& ring : vrings_) {
+            ring.reset();
+        }
+        memory_ = GuestMemory::empty();
+        acked_features_ = 0;
+        acked_protocol_features_ = 0;
+        owner_ = false;
+        status_ = 0;
+        device_.reset();
+        torn_down_ = true;
+        auto done = std::move(disconnect_done_);
+        disconnect_done_ = nullptr;
+        if (done) {
+            done();
+        }
+    });
+}
+
+}  // namespace vhostd::vhost_user

@@ -1,0 +1,160 @@
+// Session: the vhost-user protocol state machine for one frontend connection, without any
+// socket: negotiated features, ownership, the guest memory snapshot, per-ring state and the
+// device status. It starts and stops queues through QueueControl.
+//
+// Requests are handled one at a time. Most complete at once; those that must first stop running
+// queues (GET_VRING_BASE, SET_VRING_ENABLE 0, RESET_DEVICE, a memory table change, ...) complete
+// when the queues have drained. The caller hands over the next request only after the previous
+// one's `done` has run. Everything runs on the control reactor's thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "guest_memory/guest_memory.hpp"
+#include "vhost_user/message.hpp"
+#include "vhost_user/queue_control.hpp"
+#include "vhost_user/vring.hpp"
+#include "virtio/device.hpp"
+
+namespace vhostd::vhost_user {
+
+class Session {
+  public:
+    struct Options {
+        std::string name = "vhost-user";  // prefixes log lines (the socket path)
+    };
+
+    // How a request ended, for the connection.
+    struct Response {
+        std::optional<Message> reply;  // to send to the frontend
+        bool close = false;  // the request failed and the frontend expects no reply: close
+    };
+    using Done = std::move_only_function<void(Response)>;
+
+    Session(virtio::Device& device, QueueControl& queues, Options options);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Handles one request. `done` runs exactly once: before handle() returns if the request
+    // completes at once, otherwise later, from the QueueControl stop callback that lets it
+    // finish. No other request may be handed over until then. The message's fds are closed
+    // unless the request keeps them.
+    void handle(Message request, Done done);
+    // A request is in progress (waiting for queues to stop).
+    [[nodiscard]] bool busy() const { return current_.has_value(); }
+
+    // The frontend is gone. Once the request in progress (if any) has completed, stops every
+    // queue, closes the ring fds, drops the guest memory and resets the device, then calls
+    // `done` (possibly before disconnect() returns). The session takes no more requests.
+    void disconnect(std::move_only_function<void()> done);
+
+    // The target reports that the device broke ring `index`: GET_STATUS includes
+    // DEVICE_NEEDS_RESET and the ring is not restarted until the frontend resets it.
+    void queue_broken(uint16_t index);
+
+    // --- observers (tests, status reporting) ---
+    [[nodiscard]] uint64_t offered_features() const;
+    [[nodiscard]] static uint64_t offered_protocol_features();
+    [[nodiscard]] uint64_t acked_features() const { return acked_features_; }
+    [[nodiscard]] uint64_t acked_protocol_features() const { return acked_protocol_features_; }
+    [[nodiscard]] bool owned() const { return owner_; }
+    // The device status as GET_STATUS reports it.
+    [[nodiscard]] uint8_t device_status() const;
+    [[nodiscard]] const guest_memory::GuestMemory::Ptr& memory() const { return memory_; }
+    [[nodiscard]] uint16_t num_queues() const { return static_cast<uint16_t>(vrings_.size()); }
+    [[nodiscard]] const Vring& vring(uint16_t index) const { return vrings_.at(index); }
+
+  private:
+    // The result of a request: success with an explicit reply or without one, or failure.
+    using Outcome = Result<std::optional<Message>>;
+    using Continuation = std::move_only_function<Outcome()>;
+    // What a handler decided: finish now with `reply`, or stop `stop` first and let `then`
+    // decide once they have drained.
+    struct Step {
+        std::optional<Message> reply;
+        std::vector<uint16_t> stop;
+        Continuation then;
+    };
+    struct Current {
+        Request request;
+        bool ack;        // REPLY_ACK negotiated and NEED_REPLY set: answer with a u64 status
+        bool own_reply;  // a request that always has a reply (GET_*)
+        Done done;
+    };
+
+    static Step now(std::optional<Message> reply = std::nullopt);
+    static Step after_stopping(std::vector<uint16_t> rings, Continuation then);
+
+    void finish(Outcome outcome);
+    Result<Step> dispatch(Message& request);
+
+    // Negotiation, ownership, device-wide requests (session.cpp).
+    Result<Step> set_features(const Message& m);
+    Result<Step> set_protocol_features(const Message& m);
+    Result<Step> set_owner(const Message& m);
+    Result<Step> reset_device(const Message& m);
+    Result<Step> get_config(const Message& m);
+    Result<Step> set_config(const Message& m);
+    Result<Step> set_status(const Message& m);
+    Result<Step> reply_u64(const Message& m, uint64_t value);
+    Result<Step> replace_memory(Result<guest_memory::GuestMemory::Ptr> next);
+
+    // Ring requests (session_vring.cpp).
+    Result<uint16_t> ring_index(uint64_t index) const;
+    Result<Step> set_vring_num(const Message& m);
+    Result<Step> set_vring_addr(const Message& m);
+    Result<Step> set_vring_base(const Message& m);
+    Result<Step> get_vring_base(const Message& m);
+    Result<Step> set_vring_kick(Message& m);
+    Result<Step> set_vring_call(Message& m);
+    Result<Step> set_vring_err(Message& m);
+    Result<Step> set_vring_enable(const Message& m);
+
+    // Ring start/stop (session_vring.cpp).
+    [[nodiscard]] bool protocol_features_acked() const;
+    // Spec "Ring states": kicked, sized, addressed, memory present, and enabled when
+    // PROTOCOL_FEATURES was negotiated (rings start enabled otherwise).
+    [[nodiscard]] bool ready(uint16_t index) const;
+    // Starts ring `index` if it is ready and not running; translation failures are errors.
+    Result<void> start_if_ready(uint16_t index);
+    // After a memory change: starts every ready ring; failures are logged (a ring whose memory
+    // is momentarily absent waits for the next table).
+    void start_ready_rings();
+    [[nodiscard]] std::vector<uint16_t> running_rings() const;
+    // Stops the running rings among `rings`, then runs `then` (at once if none was running).
+    void stop_rings(const std::vector<uint16_t>& rings, std::move_only_function<void()> then);
+    void on_ring_stopped(uint16_t index, virtio::QueueStopResult result);
+    void begin_teardown();
+
+    virtio::Device& device_;
+    QueueControl& queues_;
+    Options options_;
+    std::vector<Vring> vrings_;
+    guest_memory::GuestMemory::Ptr memory_;
+    uint64_t acked_features_ = 0;
+    uint64_t acked_protocol_features_ = 0;
+    bool owner_ = false;
+    uint8_t status_ = 0;
+
+    std::optional<Current> current_;
+    size_t stops_pending_ = 0;
+    std::move_only_function<void()> after_stops_;
+
+    bool disconnecting_ = false;  // disconnect() called
+    bool tearing_down_ = false;   // stopping everything for good
+    bool torn_down_ = false;
+    std::move_only_function<void()> disconnect_done_;
+
+    // Stop callbacks hold a weak reference: a session destroyed with stops in flight (only
+    // possible if its owner skips disconnect()) ignores them instead of touching freed memory.
+    std::shared_ptr<Session*> self_;
+};
+
+}  // namespace vhostd::vhost_user

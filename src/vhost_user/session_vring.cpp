@@ -1,0 +1,316 @@
+// Session: ring requests (size, addresses, base, notification fds, enable) and the rules that
+// start and stop rings.
+#include <bit>
+
+#include "base/log.hpp"
+#include "vhost_user/session.hpp"
+#include "virtio/split_queue.hpp"
+#include "virtio/virtio_spec.hpp"
+
+namespace vhostd::vhost_user {
+
+using virtio::bit;
+
+namespace {
+
+constexpr uint32_t kVringFlagLog = 1U << 0;  // VHOST_VRING_F_LOG
+
+struct VringFile {
+    uint16_t index;
+    UniqueFd fd;  // invalid: the frontend passed none (bit 8)
+};
+
+}  // namespace
+
+Result<uint16_t> Session::ring_index(uint64_t index) const {
+    if (index >= vrings_.size()) {
+        return make_error(EINVAL, "ring index {} out of range (the device has {} queues)", index,
+                          vrings_.size());
+    }
+    return static_cast<uint16_t>(index);
+}
+
+Result<Session::Step> Session::set_vring_num(const Message& m) {
+    const auto state = VHOSTD_TRY(m.payload_as<VringState>());
+    VHOSTD_TRY(m.expect_fds(0));
+    const uint16_t index = VHOSTD_TRY(ring_index(state.index));
+    // Virtio 2.7: a split queue's size is a power of two, at most 32768; the device may allow
+    // less.
+    const uint32_t max = std::min<uint32_t>(device_.max_queue_size(), virtio::kMaxSplitQueueSize);
+    if (state.num == 0 || state.num > max || !std::has_single_bit(state.num)) {
+        return make_error(EINVAL, "ring {}: size {} is not a power of two in 1..{}", index,
+                          state.num, max);
+    }
+    Vring& ring = vrings_[index];
+    if (ring.running) {
+        return make_error(EBUSY, "ring {}: size changed while the ring runs", index);
+    }
+    ring.num = state.num;
+    VHOSTD_TRY(start_if_ready(index));
+    return now();
+}
+
+Result<Session::Step> Session::set_vring_addr(const Message& m) {
+    const auto addr = VHOSTD_TRY(m.payload_as<VringAddr>());
+    VHOSTD_TRY(m.expect_fds(0));
+    const uint16_t index = VHOSTD_TRY(ring_index(addr.index));
+    // Spec "Migration": VHOST_VRING_F_LOG asks for used-ring logging, which needs LOG_ALL; we
+    // do not offer it. No other flag is defined.
+    if ((addr.flags & kVringFlagLog) != 0) {
+        return make_error(ENOTSUP, "ring {}: used ring logging requested but not offered", index);
+    }
+    if (addr.flags != 0) {
+        return make_error(EINVAL, "ring {}: unknown address flags {:#x}", index, addr.flags);
+    }
+    Vring& ring = vrings_[index];
+    if (ring.running) {
+        const bool same = ring.addr.desc_user_addr == addr.desc_user_addr &&
+                          ring.addr.avail_user_addr == addr.avail_user_addr &&
+                          ring.addr.used_user_addr == addr.used_user_addr;
+        if (same) {
+            return now();
+        }
+        return make_error(EBUSY, "ring {}: addresses changed while the ring runs", index);
+    }
+    ring.addr = addr;
+    ring.addr_set = true;
+    VHOSTD_TRY(start_if_ready(index));
+    return now();
+}
+
+Result<Session::Step> Session::set_vring_base(const Message& m) {
+    const auto state = VHOSTD_TRY(m.payload_as<VringState>());
+    VHOSTD_TRY(m.expect_fds(0));
+    const uint16_t index = VHOSTD_TRY(ring_index(state.index));
+    // A split ring's avail index is 16 bits (virtio 2.7.6).
+    if (state.num > 0xffff) {
+        return make_error(EINVAL, "ring {}: base {:#x} is not a 16-bit index", index, state.num);
+    }
+    Vring& ring = vrings_[index];
+    if (ring.running) {
+        return make_error(EBUSY, "ring {}: base changed while the ring runs", index);
+    }
+    ring.base = static_cast<uint16_t>(state.num);
+    VHOSTD_TRY(start_if_ready(index));
+    return now();
+}
+
+Result<Session::Step> Session::get_vring_base(const Message& m) {
+    const auto state = VHOSTD_TRY(m.payload_as<VringState>());
+    VHOSTD_TRY(m.expect_fds(0));
+    const uint16_t index = VHOSTD_TRY(ring_index(state.index));
+    std::vector<uint16_t> stop;
+    if (vrings_[index].running) {
+        stop.push_back(index);
+    }
+    // Spec "Ring states": the ring stops on GET_VRING_BASE; it restarts on the next kick. The
+    // reply carries where processing stopped, after the in-flight requests have completed.
+    return after_stopping(std::move(stop), [this, index]() -> Outcome {
+        Vring& ring = vrings_[index];
+        ring.kicked = false;
+        ring.kick.reset();
+        // The frontend stops rings to reset or reconfigure them; a broken ring gets a fresh
+        // chance once it is set up again.
+        ring.broken = false;
+        return Message::reply_with(Request::get_vring_base, VringState{index, uint32_t{ring.base}});
+    });
+}
+
+namespace {
+
+// Spec SET_VRING_KICK/CALL/ERR: a u64 with the ring index in bits 0-7 and bit 8 meaning "no
+// fd"; the other bits are reserved. Exactly one fd unless bit 8 is set, then none.
+Result<VringFile> parse_vring_file(Message& m, size_t num_queues) {
+    const uint64_t value = VHOSTD_TRY(m.payload_u64());
+    if ((value & ~(kVringIndexMask | kVringNoFd)) != 0) {
+        return make_error(EINVAL, "{}: reserved bits set in {:#x}", m.name(), value);
+    }
+    const uint64_t index = value & kVringIndexMask;
+    if (index >= num_queues) {
+        return make_error(EINVAL, "{}: ring index {} out of range (the device has {} queues)",
+                          m.name(), index, num_queues);
+    }
+    if ((value & kVringNoFd) != 0) {
+        VHOSTD_TRY(m.expect_fds(0));
+        return VringFile{static_cast<uint16_t>(index), UniqueFd()};
+    }
+    VHOSTD_TRY(m.expect_fds(1));
+    return VringFile{static_cast<uint16_t>(index), std::move(m.fds[0])};
+}
+
+}  // namespace
+
+Result<Session::Step> Session::set_vring_kick(Message& m) {
+    auto file = VHOSTD_TRY(parse_vring_file(m, vrings_.size()));
+    const uint16_t index = file.index;
+    // A running queue cannot swap its kick fd in place: restart it with the new one where it
+    // stopped.
+    std::vector<uint16_t> stop;
+    if (vrings_[index].running) {
+        stop.push_back(index);
+    }
+    return after_stopping(std::move(stop),
+                          [this, index, fd = std::move(file.fd)]() mutable -> Outcome {
+                              Vring& ring = vrings_[index];
+                              ring.kick = std::move(fd);
+                              // No fd: the frontend relies on us polling the ring.
+                              ring.kicked = true;
+                              VHOSTD_TRY(start_if_ready(index));
+                              return std::nullopt;
+                          });
+}
+
+Result<Session::Step> Session::set_vring_call(Message& m) {
+    auto file = VHOSTD_TRY(parse_vring_file(m, vrings_.size()));
+    Vring& ring = vrings_[file.index];
+    if (ring.running) {
+        // QEMU swaps call fds on running rings when the guest masks interrupts.
+        queues_.set_call_fd(file.index, VHOSTD_TRY(duplicate_fd(file.fd)));
+    }
+    ring.call = std::move(file.fd);
+    return now();
+}
+
+Result<Session::Step> Session::set_vring_err(Message& m) {
+    auto file = VHOSTD_TRY(parse_vring_file(m, vrings_.size()));
+    const uint16_t index = file.index;
+    std::vector<uint16_t> stop;
+    if (vrings_[index].running) {
+        stop.push_back(index);
+    }
+    return after_stopping(std::move(stop),
+                          [this, index, fd = std::move(file.fd)]() mutable -> Outcome {
+                              vrings_[index].err = std::move(fd);
+                              VHOSTD_TRY(start_if_ready(index));
+                              return std::nullopt;
+                          });
+}
+
+Result<Session::Step> Session::set_vring_enable(const Message& m) {
+    const auto state = VHOSTD_TRY(m.payload_as<VringState>());
+    VHOSTD_TRY(m.expect_fds(0));
+    const uint16_t index = VHOSTD_TRY(ring_index(state.index));
+    if (state.num > 1) {
+        return make_error(EINVAL, "ring {}: SET_VRING_ENABLE with {} (0 or 1 expected)", index,
+                          state.num);
+    }
+    Vring& ring = vrings_[index];
+    ring.enabled = state.num == 1;
+    if (ring.enabled) {
+        VHOSTD_TRY(start_if_ready(index));
+        return now();
+    }
+    // Disabled: a block device cannot process a ring "without side effects", so the ring
+    // stops (draining) and resumes where it stopped when re-enabled.
+    std::vector<uint16_t> stop;
+    if (ring.running && !ready(index)) {
+        stop.push_back(index);
+    }
+    return after_stopping(std::move(stop), []() -> Outcome { return std::nullopt; });
+}
+
+bool Session::protocol_features_acked() const {
+    return (acked_features_ & bit(kFeatureProtocolFeatures)) != 0;
+}
+
+bool Session::ready(uint16_t index) const {
+    const Vring& ring = vrings_[index];
+    return !tearing_down_ && ring.kicked && ring.num != 0 && ring.addr_set &&
+           !memory_->is_empty() && (ring.enabled || !protocol_features_acked()) && !ring.broken;
+}
+
+Result<void> Session::start_if_ready(uint16_t index) {
+    Vring& ring = vrings_[index];
+    if (ring.running || !ready(index)) {
+        return {};
+    }
+    auto translated = translate_ring(*memory_, ring.addr, ring.num);
+    if (!translated) {
+        return make_error(translated.error().code, "ring {} cannot start: {}", index,
+                          translated.error().message);
+    }
+    virtio::VirtqueueConfig config;
+    config.index = index;
+    config.ring = *translated;
+    config.last_avail_idx = ring.base;
+    config.features = acked_features_ & ~bit(kFeatureProtocolFeatures);
+    config.memory = memory_;
+    // The queue gets duplicates: the originals stay here so the ring can restart after a stop.
+    config.kick = VHOSTD_TRY(duplicate_fd(ring.kick));
+    config.call = VHOSTD_TRY(duplicate_fd(ring.call));
+    config.err = VHOSTD_TRY(duplicate_fd(ring.err));
+    ring.running = true;
+    LOG_RATELIMITED(vhost_user, debug, "{}: ring {} starts (size {}, base {}, kick {})",
+                    options_.name, index, ring.num, ring.base, ring.kick ? "fd" : "none, polled");
+    queues_.start_queue(std::move(config));
+    return {};
+}
+
+void Session::start_ready_rings() {
+    for (uint16_t i = 0; i < vrings_.size(); ++i) {
+        if (auto started = start_if_ready(i); !started) {
+            LOG_RATELIMITED(vhost_user, warn, "{}: {}; it waits for a memory table that has it",
+                            options_.name, started.error().describe());
+        }
+    }
+}
+
+std::vector<uint16_t> Session::running_rings() const {
+    std::vector<uint16_t> rings;
+    for (uint16_t i = 0; i < vrings_.size(); ++i) {
+        if (vrings_[i].running && !vrings_[i].stopping) {
+            rings.push_back(i);
+        }
+    }
+    return rings;
+}
+
+void Session::stop_rings(const std::vector<uint16_t>& rings, std::move_only_function<void()> then) {
+    std::vector<uint16_t> stopping;
+    for (uint16_t i : rings) {
+        if (vrings_[i].running && !vrings_[i].stopping) {
+            stopping.push_back(i);
+        }
+    }
+    if (stopping.empty()) {
+        then();
+        return;
+    }
+    // Requests are serialised, so at most one batch of stops is in flight.
+    stops_pending_ = stopping.size();
+    after_stops_ = std::move(then);
+    for (uint16_t i : stopping) {
+        vrings_[i].stopping = true;
+    }
+    // Callbacks may run synchronously: the last one runs `then`, after which this function
+    // touches nothing but its locals.
+    for (uint16_t i : stopping) {
+        queues_.stop_queue(
+            i, [self = std::weak_ptr<Session*>(self_), i](virtio::QueueStopResult result) {
+                if (auto alive = self.lock()) {
+                    (*alive)->on_ring_stopped(i, result);
+                }
+            });
+    }
+}
+
+void Session::on_ring_stopped(uint16_t index, virtio::QueueStopResult result) {
+    Vring& ring = vrings_[index];
+    if (!ring.stopping) {
+        LOG_ERROR(vhost_user, "{}: unexpected stop callback for ring {}", options_.name, index);
+        return;
+    }
+    ring.running = false;
+    ring.stopping = false;
+    ring.base = result.last_avail_idx;
+    ring.broken |= result.broken;
+    LOG_RATELIMITED(vhost_user, debug, "{}: ring {} stopped at avail index {}{}", options_.name,
+                    index, result.last_avail_idx, result.broken ? " (broken)" : "");
+    if (--stops_pending_ == 0) {
+        auto then = std::move(after_stops_);
+        after_stops_ = nullptr;
+        then();
+    }
+}
+
+}  // namespace vhostd::vhost_user
