@@ -1,0 +1,146 @@
+// Daemon: start-up, default setup, signal handling and orderly shutdown.
+#include "app/daemon.hpp"
+
+#include <climits>
+#include <cstdlib>
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "base/log.hpp"
+#include "rpc/config_replay.hpp"
+
+namespace vhostd::app {
+namespace {
+
+constexpr unsigned kControlReactorId = 1000;
+constexpr auto kShutdownDeadline = std::chrono::seconds(30);
+
+std::string absolute(const std::string& path) {
+    char buf[PATH_MAX];
+    return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options) {
+    std::unique_ptr<Daemon> daemon(new Daemon(options));
+    VHOSTD_TRY(daemon->start());
+    return daemon;
+}
+
+Daemon::Daemon(const Options& options) : options_(options) {
+    options_.socket_dir = absolute(options_.socket_dir);
+}
+
+Daemon::~Daemon() {
+    if (reactors_) {
+        reactors_->stop();
+    }
+}
+
+Result<void> Daemon::start() {
+    log::set_level(*log::parse_level(options_.log_level));
+
+    // SIGTERM/SIGINT arrive through a signalfd on the control reactor; block them before any
+    // thread starts so that every reactor thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    signal_fd_.reset(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!signal_fd_) {
+        return errno_error("signalfd");
+    }
+
+    control_ = VHOSTD_TRY(reactor::Reactor::create(
+        kControlReactorId, reactor::ReactorOptions{reactor::PollMode::never, {}, -1}));
+    reactors_ = VHOSTD_TRY(reactor::ReactorGroup::create(
+        options_.cpumask,
+        reactor::ReactorOptions{options_.poll_mode, options_.idle_threshold, -1}));
+    targets_ =
+        std::make_unique<targets::VhostTargets>(*control_, *reactors_, bdevs_, options_.socket_dir);
+    service_ =
+        std::make_unique<rpc::Service>(rpc::Service{*control_, *reactors_, bdevs_, *targets_});
+    rpc::register_all_methods(methods_, *service_);
+
+    VHOSTD_TRY(control_->watch_fd(signal_fd_.get(), EPOLLIN, [this](uint32_t) {
+        signalfd_siginfo info{};
+        while (::read(signal_fd_.get(), &info, sizeof(info)) == sizeof(info)) {
+            LOG_INFO(app, "received signal {}", info.ssi_signo);
+            begin_shutdown();
+        }
+    }));
+
+    reactors_->start();
+    if (options_.config_file.empty()) {
+        VHOSTD_TRY(load_default_setup());
+        print_attach_hints();
+    } else {
+        VHOSTD_TRY(rpc::replay_config_file(options_.config_file, methods_, *control_));
+    }
+    LOG_INFO(app, "vhostd ready: {} reactor(s) on cpumask {}, poll mode {}, sockets in {}",
+             reactors_->size(), options_.cpumask.to_string(),
+             reactor::to_string(options_.poll_mode), options_.socket_dir);
+    return {};
+}
+
+Result<void> Daemon::load_default_setup() {
+    const nlohmann::json config = {
+        {"subsystems",
+         {{{"subsystem", "bdev"},
+           {"config",
+            {{{"method", "bdev_malloc_create"},
+              {"params", {{"name", "Malloc0"}, {"num_blocks", 131072}, {"block_size", 512}}}}}}},
+          {{"subsystem", "vhost_blk"},
+           {"config",
+            {{{"method", "vhost_create_blk_controller"},
+              {"params", {{"ctrlr", "vhost.0"}, {"dev_name", "Malloc0"}}}}}}}}}};
+    return rpc::replay_config(config, "default setup", methods_, *control_);
+}
+
+void Daemon::print_attach_hints() const {
+    for (const auto& entry : targets_->controllers()) {
+        const std::string& path = entry.controller->socket_path();
+        fmt::print(
+            "vhostd: vhost-user-blk controller {} (bdev {}) listening on {}\n"
+            "Attach a QEMU guest with:\n"
+            "  qemu-system-x86_64 -machine q35,memory-backend=mem \\\n"
+            "    -object memory-backend-memfd,id=mem,size=1G,share=on -m 1G \\\n"
+            "    -chardev socket,id=char0,path={} \\\n"
+            "    -device vhost-user-blk-pci,chardev=char0,num-queues={} ...\n",
+            entry.controller->name(), entry.info.bdev_name, path, path, reactors_->size());
+    }
+    std::fflush(stdout);
+}
+
+void Daemon::begin_shutdown() {
+    if (shutting_down_) {
+        LOG_WARN(app, "shutdown already in progress");
+        return;
+    }
+    shutting_down_ = true;
+    LOG_INFO(app, "shutting down: no new connections, draining in-flight I/O");
+    // In-flight I/O normally drains in milliseconds; a backend that never answers must not
+    // keep the process alive forever.
+    control_->add_timer(kShutdownDeadline, [this] {
+        LOG_ERROR(app, "in-flight I/O did not drain within {} s; exiting anyway",
+                  kShutdownDeadline.count());
+        exit_code_ = 1;
+        control_->request_stop();
+    });
+    targets_->shutdown_all([this] { control_->request_stop(); });
+}
+
+int Daemon::run() {
+    control_->run();
+    reactors_->stop();
+    LOG_INFO(app, "vhostd stopped");
+    return exit_code_;
+}
+
+}  // namespace vhostd::app

@@ -1,0 +1,114 @@
+// VhostController: queue placement and the start/stop/rewire message flows.
+#include "targets/vhost_controller.hpp"
+
+#include "base/log.hpp"
+
+namespace vhostd::targets {
+
+Result<std::unique_ptr<VhostController>> VhostController::create(
+    ControllerConfig config, std::shared_ptr<virtio::Device> device, reactor::Reactor& control,
+    std::vector<reactor::Reactor*> reactors) {
+    if (reactors.empty()) {
+        return make_error(EINVAL, "controller {}: cpumask {} selects no reactor", config.name,
+                          config.cpumask.to_string());
+    }
+    std::unique_ptr<VhostController> controller(
+        new VhostController(std::move(config), std::move(device), control, std::move(reactors)));
+    controller->server_ = VHOSTD_TRY(vhost_user::Server::create(
+        control, controller->config_.socket_path, *controller->device_, *controller,
+        vhost_user::Server::Options{.name = controller->config_.name}));
+    return controller;
+}
+
+VhostController::VhostController(ControllerConfig config, std::shared_ptr<virtio::Device> device,
+                                 reactor::Reactor& control, std::vector<reactor::Reactor*> reactors)
+    : config_(std::move(config)), device_(std::move(device)), control_(control) {
+    queues_.resize(device_->num_queues());
+    for (size_t i = 0; i < queues_.size(); ++i) {
+        queues_[i].reactor = reactors[i % reactors.size()];
+    }
+}
+
+VhostController::~VhostController() = default;
+
+void VhostController::shutdown(std::move_only_function<void()> done) {
+    if (!server_) {
+        done();
+        return;
+    }
+    server_->shutdown([this, alive = std::weak_ptr<int>(alive_), done = std::move(done)]() mutable {
+        if (alive.lock()) {
+            server_.reset();
+        }
+        done();
+    });
+}
+
+void VhostController::report_broken(uint16_t index) {
+    control_.post([this, index, alive = std::weak_ptr<int>(alive_)] {
+        if (alive.lock() && server_) {
+            server_->queue_broken(index);
+        }
+    });
+}
+
+void VhostController::start_queue(virtio::VirtqueueConfig config) {
+    QueueSlot& slot = queues_[config.index];
+    slot.reactor->post([this, &slot, config = std::move(config)]() mutable {
+        const uint16_t index = config.index;
+        slot.failed_base = config.last_avail_idx;
+        auto handler =
+            device_->create_queue_handler(*slot.reactor, virtio::Virtqueue(std::move(config)));
+        if (!handler) {
+            LOG_ERROR(target, "{}: cannot start queue {}: {}", config_.name, index,
+                      handler.error().describe());
+            report_broken(index);
+            return;
+        }
+        (*handler)->queue().set_broken_callback([this, index] { report_broken(index); });
+        if (auto started = (*handler)->start(); !started) {
+            LOG_ERROR(target, "{}: cannot start queue {}: {}", config_.name, index,
+                      started.error().describe());
+            report_broken(index);
+            return;
+        }
+        LOG_DEBUG(target, "{}: queue {} started on reactor {} (core {})", config_.name, index,
+                  slot.reactor->id(), slot.reactor->core());
+        slot.handler = std::move(*handler);
+    });
+}
+
+void VhostController::stop_queue(uint16_t index, StoppedCallback done) {
+    QueueSlot& slot = queues_[index];
+    slot.reactor->post([this, &slot, done = std::move(done)]() mutable {
+        auto reply = [this](StoppedCallback cb, virtio::QueueStopResult result) {
+            control_.post([cb = std::move(cb), result]() mutable { cb(result); });
+        };
+        if (!slot.handler) {
+            reply(std::move(done), virtio::QueueStopResult{slot.failed_base, true});
+            return;
+        }
+        slot.handler->stop(
+            [this, &slot, reply, done = std::move(done)](virtio::QueueStopResult result) mutable {
+                // The handler is inside its own call stack here: destroy it from a later message,
+                // and only then answer, so that the session's "stopped" means the queue's memory
+                // snapshot and fds are gone. The device (and its bdev) stays alive until then.
+                slot.reactor->post([handler = std::move(slot.handler), device = device_, reply,
+                                    done = std::move(done), result]() mutable {
+                    handler.reset();
+                    reply(std::move(done), result);
+                });
+            });
+    });
+}
+
+void VhostController::set_call_fd(uint16_t index, UniqueFd call) {
+    QueueSlot& slot = queues_[index];
+    slot.reactor->post([&slot, call = std::move(call)]() mutable {
+        if (slot.handler) {
+            slot.handler->set_call_fd(std::move(call));
+        }
+    });
+}
+
+}  // namespace vhostd::targets

@@ -1,0 +1,65 @@
+// VhostTargets: the vhost controllers of the process, by name (SPDK's vhost subsystem).
+// Creating a controller claims its bdev and opens SOCKET_DIR/ctrlr; deleting one is refused
+// while a frontend is attached. Control reactor only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/cpu_mask.hpp"
+#include "block/bdev_registry.hpp"
+#include "reactor/reactor_group.hpp"
+#include "targets/vhost_controller.hpp"
+
+namespace vhostd::targets {
+
+// Parameters of vhost_create_blk_controller, named as in SPDK's RPC.
+struct BlkControllerParams {
+    std::string ctrlr;
+    std::string dev_name;
+    std::string cpumask;  // empty: every reactor
+    bool readonly = false;
+    bool packed_ring = false;
+};
+
+// What kind of device a controller serves, and on which bdev (for listings and save_config).
+struct ControllerInfo {
+    std::string type;  // "blk"
+    std::string bdev_name;
+    bool readonly = false;
+    bool packed_ring = false;
+};
+
+class VhostTargets {
+  public:
+    VhostTargets(reactor::Reactor& control, reactor::ReactorGroup& reactors,
+                 block::BdevRegistry& bdevs, std::string socket_dir);
+    ~VhostTargets();
+
+    Result<VhostController*> create_blk_controller(const BlkControllerParams& params);
+    // Stops the controller's queues and removes it; refused while a frontend is attached.
+    void delete_controller(std::string_view name, std::move_only_function<void(Result<void>)> done);
+    // Shuts every controller down (SIGTERM): stop accepting, drain, remove sockets.
+    void shutdown_all(std::move_only_function<void()> done);
+
+    struct Entry {
+        std::unique_ptr<VhostController> controller;
+        ControllerInfo info;
+    };
+    [[nodiscard]] const std::vector<Entry>& controllers() const { return entries_; }
+    [[nodiscard]] const Entry* find(std::string_view name) const;
+    [[nodiscard]] const std::string& socket_dir() const { return socket_dir_; }
+
+  private:
+    Result<CpuMask> controller_cpumask(std::string_view text) const;
+
+    reactor::Reactor& control_;
+    reactor::ReactorGroup& reactors_;
+    block::BdevRegistry& bdevs_;
+    std::string socket_dir_;
+    std::vector<Entry> entries_;
+};
+
+}  // namespace vhostd::targets
