@@ -1,0 +1,62 @@
+# vhost-user-blk targets the guest test can run against (sourced by run_guest_test.sh).
+# target_<name> sets target_argv (the command to start, run from $work) and target_sock (the socket
+# QEMU connects to), from: $work (scratch dir), $disk (raw backing file), $disk_size (bytes),
+# $queues, $lbs (logical block size). To add a target, add a target_<name> function.
+# shellcheck shell=bash disable=SC2034,SC2154 # variables shared with run_guest_test.sh
+
+# qemu-storage-daemon's vhost-user-blk export: the stand-in with the same socket protocol.
+target_qsd() {
+  target_sock=$work/qsd.sock
+  target_argv=("${QSD_BIN:-qemu-storage-daemon}"
+    --blockdev "driver=file,node-name=disk0,filename=$disk"
+    --export "type=vhost-user-blk,id=exp0,node-name=disk0,writable=on,addr.type=unix,addr.path=$target_sock,num-queues=$queues,logical-block-size=$lbs")
+}
+
+# vhostd with an SPDK-format JSON config: a uring bdev over the backing file, exported as the
+# vhost-user-blk controller vhost.0, whose socket vhostd creates as <-S dir>/vhost.0.
+# VHOSTD_GUEST_CPUMASK picks the I/O cores (default 0x1: the guest's two vCPU threads need the
+# other core of a 2-core CI machine); VHOSTD_ARGS adds options, e.g. "--poll never --log-level debug".
+target_vhostd() {
+  local bin=${VHOSTD_BIN:-} ctrlr=vhost.0 cpumask=${VHOSTD_GUEST_CPUMASK:-0x1}
+  [[ -n $bin && -x $bin ]] || die "vhostd binary not found (VHOSTD_BIN='$bin'; pass --vhostd PATH)"
+  target_sock=$work/$ctrlr
+  cat >"$work/vhostd.json" <<EOF
+{
+  "subsystems": [
+    {
+      "subsystem": "bdev",
+      "config": [
+        { "method": "bdev_uring_create",
+          "params": { "name": "disk0", "filename": "$disk", "block_size": $lbs } }
+      ]
+    },
+    {
+      "subsystem": "vhost_blk",
+      "config": [
+        { "method": "vhost_create_blk_controller",
+          "params": { "ctrlr": "$ctrlr", "dev_name": "disk0", "cpumask": "$cpumask" } }
+      ]
+    }
+  ]
+}
+EOF
+  # shellcheck disable=SC2206 # VHOSTD_ARGS is a word list on purpose
+  target_argv=("$bin" -c "$work/vhostd.json" -S "$work" -m "$cpumask" ${VHOSTD_ARGS:-})
+}
+
+# Any other target: VHOSTD_GUEST_TARGET_CMD is a shell command template in which {sock}, {disk},
+# {size}, {queues}, {lbs} and {work} are replaced; it must create the socket {sock} and serve it.
+target_cmd() {
+  local cmd=${VHOSTD_GUEST_TARGET_CMD:-}
+  [[ -n $cmd ]] || die "target 'cmd' needs VHOSTD_GUEST_TARGET_CMD (or --target-cmd)"
+  target_sock=$work/target.sock
+  cmd=${cmd//\{sock\}/$target_sock}
+  cmd=${cmd//\{disk\}/$disk}
+  cmd=${cmd//\{size\}/$disk_size}
+  cmd=${cmd//\{queues\}/$queues}
+  cmd=${cmd//\{lbs\}/$lbs}
+  cmd=${cmd//\{work\}/$work}
+  # bash runs a single simple command in place (the pid we hold is then the target's); a
+  # compound command should end with `exec target ...` so that SIGTERM reaches the target.
+  target_argv=(bash -c "$cmd")
+}

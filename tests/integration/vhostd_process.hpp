@@ -1,0 +1,52 @@
+// VhostdProcess: runs build/vhostd as a child process for integration tests: writes its
+// config, waits for its sockets, stops it with SIGTERM and reports how it exited.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+
+namespace vhostd::testing {
+
+class VhostdProcess {
+  public:
+    struct Options {
+        nlohmann::json config;             // SPDK-format config; null: vhostd's default setup
+        std::vector<std::string> args;     // extra command-line arguments
+        std::vector<std::string> sockets;  // controller names to wait for
+    };
+
+    // A fresh scratch directory per process; sockets and files live there.
+    explicit VhostdProcess(Options options);
+    ~VhostdProcess();  // SIGKILLs the process if it is still running
+
+    // Starts vhostd and waits until every socket in options.sockets exists (or it exits).
+    [[nodiscard]] bool start();
+    // Starts vhostd without waiting for anything.
+    void launch();
+    // SIGTERM, then waits; returns the exit status (or 128 + signal). -1 on timeout.
+    int stop(std::chrono::seconds timeout = std::chrono::seconds(20));
+    // Waits for the process to exit by itself; returns the exit status, -1 on timeout.
+    int wait_exit(std::chrono::seconds timeout);
+    [[nodiscard]] bool running();
+
+    [[nodiscard]] const std::string& dir() const { return dir_; }
+    [[nodiscard]] std::string socket(const std::string& ctrlr) const { return dir_ + "/" + ctrlr; }
+    // What vhostd wrote to stdout and stderr so far.
+    [[nodiscard]] std::string output() const;
+
+    // Path of the vhostd binary under test (set by CMake).
+    static std::string binary();
+
+  private:
+    Options options_;
+    std::string dir_;
+    pid_t pid_ = -1;
+    int status_ = -1;
+};
+
+}  // namespace vhostd::testing
