@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what vhostd needs from Debian 12 packages. Idempotent: only missing packages are
+# installed. `--test` adds what the test suite needs (fuzzing compiler, QEMU, guest tooling).
+set -euo pipefail
+
+build_packages=(
+  g++ cmake ninja-build pkg-config git
+  liburing-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_packages=(
+  clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format
+  qemu-system-x86 qemu-system-common qemu-utils fio
+)
+
+packages=("${build_packages[@]}")
+[[ ${1:-} == --test ]] && packages+=("${test_packages[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+  [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true) == installed ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [[ ${1:-} == --test ]]; then
+  "$(dirname "$0")/../tests/guest/install_deps.sh"
+fi

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs every test: unit and integration tests (plain and
+# under AddressSanitizer + UBSan), the guest end-to-end tests under QEMU/TCG, a bounded fuzzing
+# run of every fuzz target, and the format check. This is what CI runs (.ci/run).
+#
+# Environment: FUZZ_SECONDS (per target, default 30), SKIP_GUEST=1, SKIP_FUZZ=1, SKIP_ASAN=1.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc)
+fuzz_seconds=${FUZZ_SECONDS:-30}
+timings=()
+
+step() {  # step NAME COMMAND...
+  local name=$1 start=$SECONDS
+  shift
+  echo "=== $name"
+  "$@"
+  timings+=("$(printf '%-28s %4ss' "$name" $((SECONDS - start)))")
+}
+
+step "install dependencies" scripts/install-deps.sh --test
+step "format check" scripts/check-format.sh
+step "build (release)" scripts/build.sh build
+step "unit + integration tests" ctest --test-dir build -L 'unit|integration' -j "$jobs" --output-on-failure
+if [[ ${SKIP_ASAN:-} != 1 ]]; then
+  step "build (asan+ubsan)" scripts/build.sh build-asan -DVHOSTD_SANITIZE=address,undefined -DVHOSTD_BENCH=OFF
+  step "tests under asan+ubsan" ctest --test-dir build-asan -L 'unit|integration' -j "$jobs" --output-on-failure
+fi
+if [[ ${SKIP_GUEST:-} != 1 ]]; then
+  step "guest tests (QEMU/TCG)" ctest --test-dir build -L guest --output-on-failure
+fi
+if [[ ${SKIP_FUZZ:-} != 1 ]]; then
+  step "fuzzing (${fuzz_seconds}s per target)" scripts/fuzz.sh "$fuzz_seconds"
+fi
+
+echo "=== all tests passed"
+printf '%s\n' "${timings[@]}"
