@@ -1,6 +1,7 @@
 // Connection: non-blocking message I/O between a frontend socket and its session.
 #include "vhost_user/connection.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include "base/log.hpp"
@@ -28,6 +29,14 @@ Connection::~Connection() {
     if (watch_) {
         reactor_.unwatch_fd(*watch_);
     }
+}
+
+bool Connection::peer_gone() const {
+    if (!socket_) {
+        return true;
+    }
+    pollfd pfd{socket_.get(), POLLRDHUP, 0};
+    return ::poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 void Connection::close() {

@@ -40,6 +40,8 @@ class Connection {
     // from the session is dropped.
     void close();
     [[nodiscard]] bool is_open() const { return socket_.valid(); }
+    // The frontend has hung up (its EOF may not have been read yet).
+    [[nodiscard]] bool peer_gone() const;
 
   private:
     Connection(reactor::Reactor& reactor, UniqueFd socket, Session& session, std::string name,

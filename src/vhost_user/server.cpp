@@ -119,6 +119,14 @@ void Server::close_listener() {
 }
 
 void Server::accept_pending() {
+    // A frontend that reconnects can knock before we have read its old connection's EOF (both
+    // events in one epoll batch). Tear the old session down first: the newcomer waits in the
+    // backlog and is served once the old queues have stopped, instead of being turned away.
+    if (state_ == State::connected && connection_->peer_gone()) {
+        connection_->close();
+        begin_teardown();
+        return;
+    }
     for (;;) {
         UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!socket) {

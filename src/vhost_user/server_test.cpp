@@ -262,6 +262,23 @@ TEST_F(ServerTest, SecondConcurrentClientIsClosedImmediately) {
     EXPECT_EQ(call_u64(first.get(), Request::get_queue_num), 2U);
 }
 
+TEST_F(ServerTest, FrontendReconnectingBeforeItsEofIsReadIsServed) {
+    start_server();
+    auto first = connect_client();
+    start_ring(first.get());
+    // Hang up and reconnect at once: the new connection and the old one's EOF reach the
+    // reactor together. The newcomer must wait for the old session, not be turned away.
+    first.reset();
+    auto second = connect_client();
+    ASSERT_TRUE(send_bytes(second.get(), encode(make_request(Request::get_queue_num))));
+    ASSERT_TRUE(run_until([&] { return queues_.stops.size() == 1; }));
+    queues_.complete_stops();
+    auto reply = receive(second.get());
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->payload_u64().value(), 2U);
+    EXPECT_TRUE(server_->connected());
+}
+
 TEST_F(ServerTest, ProtocolViolationClosesTheConnectionAndTheNextOneIsServed) {
     start_server();
     auto bad = connect_client();
