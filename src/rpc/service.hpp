@@ -18,6 +18,11 @@ struct Service {
 
 void register_bdev_methods(MethodTable& table, Service& service);
 void register_vhost_methods(MethodTable& table, Service& service);
+// Statistics, QoS and interrupt coalescing: bdev_get_iostat, bdev_set_qos_limit,
+// vhost_controller_set_coalescing.
+void register_stats_methods(MethodTable& table, Service& service);
+// virtio-scsi controllers and their targets.
+void register_scsi_methods(MethodTable& table, Service& service);
 // SPDK tuning methods that have no meaning for vhostd (accepted with a warning, so that
 // configs written by SPDK load).
 void register_compat_methods(MethodTable& table);
@@ -26,6 +31,8 @@ void register_compat_methods(MethodTable& table);
 inline void register_all_methods(MethodTable& table, Service& service) {
     register_bdev_methods(table, service);
     register_vhost_methods(table, service);
+    register_stats_methods(table, service);
+    register_scsi_methods(table, service);
     register_compat_methods(table);
 }
 
