@@ -111,4 +111,9 @@ void VhostController::set_call_fd(uint16_t index, UniqueFd call) {
     });
 }
 
+void VhostController::set_coalescing(const Coalescing& coalescing) {
+    // Stored for listings and save_config; applying it to the queues is the stats work's part.
+    coalescing_ = coalescing;
+}
+
 }  // namespace vhostd::targets

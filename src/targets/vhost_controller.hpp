@@ -16,6 +16,14 @@
 
 namespace vhostd::targets {
 
+// Interrupt coalescing (SPDK's vhost_controller_set_coalescing): when a queue completes more
+// than iops_threshold requests per second, its call eventfd is signalled at most once every
+// delay_base_us. delay_base_us == 0 turns coalescing off.
+struct Coalescing {
+    uint32_t delay_base_us = 0;
+    uint32_t iops_threshold = 60000;
+};
+
 struct ControllerConfig {
     std::string name;         // ctrlr
     std::string socket_path;  // SOCKET_DIR/ctrlr
@@ -37,6 +45,8 @@ class VhostController final : public vhost_user::QueueControl {
     [[nodiscard]] const CpuMask& cpumask() const { return config_.cpumask; }
     [[nodiscard]] virtio::Device& device() { return *device_; }
     [[nodiscard]] bool connected() const { return server_ && server_->connected(); }
+    [[nodiscard]] const Coalescing& coalescing() const { return coalescing_; }
+    void set_coalescing(const Coalescing& coalescing);
     // The reactor serving queue `index`.
     [[nodiscard]] const reactor::Reactor& queue_reactor(uint16_t index) const {
         return *queues_[index].reactor;
@@ -64,6 +74,7 @@ class VhostController final : public vhost_user::QueueControl {
     void report_broken(uint16_t index);
 
     ControllerConfig config_;
+    Coalescing coalescing_;
     std::shared_ptr<virtio::Device> device_;
     reactor::Reactor& control_;
     std::vector<QueueSlot> queues_;
