@@ -36,6 +36,8 @@ inline constexpr SenseCode lba_out_of_range{sense_key::illegal_request, 0x21, 0x
 inline constexpr SenseCode invalid_field_in_cdb{sense_key::illegal_request, 0x24, 0x00};
 inline constexpr SenseCode lun_not_supported{sense_key::illegal_request, 0x25, 0x00};
 inline constexpr SenseCode invalid_field_in_parameter_list{sense_key::illegal_request, 0x26, 0x00};
+inline constexpr SenseCode invalid_release_of_persistent_reservation{sense_key::illegal_request,
+                                                                     0x26, 0x04};
 inline constexpr SenseCode saving_parameters_not_supported{sense_key::illegal_request, 0x39, 0x00};
 inline constexpr SenseCode insufficient_registration_resources{sense_key::illegal_request, 0x55,
                                                                0x04};

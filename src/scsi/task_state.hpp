@@ -29,10 +29,12 @@ struct TaskState {
     Step step = Step::idle;
     bool abort_requested = false;  // a TMF aborted it while its I/O was in flight
     bool lun_removed = false;      // the LUN was detached while its I/O was in flight
-    uint64_t lba = 0;              // current range, in blocks
-    uint64_t blocks = 0;
-    uint32_t cursor = 0;  // next descriptor / block of a multi-step command
-    uint32_t count = 0;   // descriptors / blocks in total
+    bool fua = false;              // a write to make durable before completing
+    bool unmap = false;            // WRITE SAME: the backend may deallocate
+    uint64_t lba = 0;              // next range of a multi-step command, in blocks
+    uint64_t blocks = 0;           // blocks left (READ/WRITE: the transfer)
+    uint32_t cursor = 0;           // UNMAP: next descriptor; WRITE SAME: blocks in the current step
+    uint32_t count = 0;            // UNMAP: descriptors; WRITE SAME: iovecs per block (0: zeroes)
     uint32_t param_length = 0;
     std::array<uint8_t, kParamBufferSize> param{};  // parameter list copied from the buffer
     std::array<iovec, kWriteSameIovs> iov{};        // WRITE SAME: one block, repeated
