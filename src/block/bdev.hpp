@@ -11,6 +11,8 @@
 
 #include "base/error.hpp"
 #include "block/io_request.hpp"
+#include "block/qos/qos_state.hpp"
+#include "block/stats/io_stats.hpp"
 #include "reactor/reactor.hpp"
 
 namespace vhostd::block {
@@ -67,6 +69,12 @@ class Bdev {
     // bdev_<driver>_create RPC, e.g. {"uring": {"name": ..., "filename": ..., ...}}.
     virtual void describe(nlohmann::json& driver_specific) const = 0;
 
+    // I/O statistics and QoS limits, kept by the bdev channels (block/bdev_channel.hpp).
+    [[nodiscard]] stats::BdevStats& stats() { return stats_; }
+    [[nodiscard]] const stats::BdevStats& stats() const { return stats_; }
+    [[nodiscard]] qos::QosState& qos() { return qos_; }
+    [[nodiscard]] const qos::QosState& qos() const { return qos_; }
+
   private:
     std::string name_;
     std::string product_;
@@ -74,6 +82,8 @@ class Bdev {
     uint64_t num_blocks_;
     Capabilities caps_;
     std::string uuid_;
+    stats::BdevStats stats_;
+    qos::QosState qos_;
 };
 
 }  // namespace vhostd::block

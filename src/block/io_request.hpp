@@ -52,6 +52,8 @@ struct IoRequest {
     uint64_t transferred = 0;    // bytes done so far (resubmission of short transfers)
     uint64_t submit_ns = 0;      // submission time, for latency statistics
     uint32_t backend_state = 0;  // backend-private (uring: retry flags and attempt count)
+    // The device's completion sink while the bdev channel (block/bdev_channel.hpp) has it.
+    IoCompletion* upper_completion = nullptr;
 };
 
 }  // namespace vhostd::block

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "block/bdev_channel.hpp"
 #include "devices/virtio_blk/blk_queue.hpp"
 #include "virtio/virtio_spec.hpp"
 
@@ -121,7 +122,8 @@ bool BlkDevice::writes_must_be_stable() const {
 
 Result<std::unique_ptr<virtio::QueueHandler>> BlkDevice::create_queue_handler(
     reactor::Reactor& reactor, virtio::Virtqueue queue) {
-    std::unique_ptr<block::BackendChannel> channel = VHOSTD_TRY(bdev_->create_channel(reactor));
+    std::unique_ptr<block::BackendChannel> channel =
+        VHOSTD_TRY(block::open_channel(*bdev_, reactor));
     return std::make_unique<BlkQueue>(reactor, std::move(queue), *this, std::move(channel));
 }
 
