@@ -8,7 +8,9 @@
 namespace vhostd::virtio {
 
 QueueHandler::QueueHandler(reactor::Reactor& reactor, Virtqueue queue)
-    : reactor_(reactor), queue_(std::move(queue)) {}
+    : reactor_(reactor), queue_(std::move(queue)) {
+    queue_.set_stats(*stats_);
+}
 
 QueueHandler::~QueueHandler() {
     if (started_) {
@@ -41,6 +43,8 @@ void QueueHandler::stop(StoppedCallback done) {
 void QueueHandler::complete(uint16_t head, uint32_t written) {
     queue_.ring().push_used(head, written);
     --inflight_;
+    QueueStats::add(stats_->completions);
+    QueueStats::set(stats_->inflight, inflight_);
     if (stopping_) {
         finish_stop_if_drained();
     }
@@ -55,6 +59,7 @@ void QueueHandler::finish_stop_if_drained() {
         return;
     }
     queue_.flush_used();
+    queue_.flush_owed_call();  // nothing may stay owed by interrupt coalescing
     if (started_) {
         reactor_.remove_poller(*this);
         started_ = false;
@@ -77,11 +82,13 @@ reactor::PollResult QueueHandler::poll() noexcept {
     const reactor::PollResult result = process_requests();
     queue_.flush_used();  // requests the device completed on the spot (errors, GET_ID)
     queue_.report_if_broken();
+    QueueStats::add(result == reactor::PollResult::busy ? stats_->busy_polls : stats_->idle_polls);
     return result;
 }
 
 bool QueueHandler::enter_interrupt_mode() noexcept {
     queue_.flush_used();
+    queue_.flush_owed_call();  // no timer would send it while the reactor sleeps
     if (stopping_ || queue_.broken()) {
         return true;  // nothing to take from the ring; completions wake us through the backend
     }

@@ -9,6 +9,7 @@
 
 #include "reactor/poller.hpp"
 #include "reactor/reactor.hpp"
+#include "virtio/queue_stats.hpp"
 #include "virtio/virtqueue.hpp"
 
 namespace vhostd::virtio {
@@ -33,6 +34,13 @@ class QueueHandler : public reactor::Poller {
     // published, unregisters from the reactor and calls `done` (on the reactor thread).
     void stop(StoppedCallback done);
     void set_call_fd(UniqueFd call) { queue_.set_call_fd(std::move(call)); }
+    // Counts into `stats` from now on (the controller's per-queue counters; they outlive
+    // this handler). Before start().
+    void set_stats(QueueStats& stats) {
+        stats_ = &stats;
+        queue_.set_stats(stats);
+    }
+    [[nodiscard]] const QueueStats& stats() const { return *stats_; }
 
     [[nodiscard]] Virtqueue& queue() { return queue_; }
     [[nodiscard]] uint32_t inflight() const { return inflight_; }
@@ -46,7 +54,11 @@ class QueueHandler : public reactor::Poller {
     virtual reactor::PollResult process_requests() noexcept = 0;
 
     // Device bookkeeping: a request taken from the ring and not yet completed.
-    void request_started() { ++inflight_; }
+    void request_started() {
+        ++inflight_;
+        QueueStats::add(stats_->requests);
+        QueueStats::set(stats_->inflight, inflight_);
+    }
     // Pushes the used element; the ring is flushed (and the driver interrupted) at the end of
     // this poll or the next one.
     void complete(uint16_t head, uint32_t written);
@@ -61,6 +73,8 @@ class QueueHandler : public reactor::Poller {
     reactor::Reactor& reactor_;
     Virtqueue queue_;
     uint32_t inflight_ = 0;
+    QueueStats own_stats_;  // until set_stats()
+    QueueStats* stats_ = &own_stats_;
     bool started_ = false;
     bool stopping_ = false;
     StoppedCallback on_stopped_;

@@ -1,6 +1,8 @@
 // Virtqueue: used-ring flushes with call-eventfd signalling, breakage, interrupt mode.
 #include "virtio/virtqueue.hpp"
 
+#include <chrono>
+
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
 
@@ -20,9 +22,57 @@ Virtqueue::Virtqueue(VirtqueueConfig config)
       call_(std::move(config.call)),
       err_(std::move(config.err)) {}
 
+namespace {
+
+uint64_t now_ns() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
+
+}  // namespace
+
 void Virtqueue::flush_used() {
     if (ring_.publish_used() && call_) {
-        signal_event_fd(call_.get());
+        signal_call();
+    } else if (coalescer_.pending()) [[unlikely]] {
+        signal_call_if_due();
+    }
+}
+
+void Virtqueue::signal_call() {
+    if (coalescer_.enabled()) [[unlikely]] {
+        const uint64_t completions = stats_ != nullptr ? QueueStats::get(stats_->completions) : 0;
+        if (!coalescer_.notify(now_ns(), completions)) {
+            if (stats_ != nullptr) {
+                QueueStats::add(stats_->calls_deferred);
+            }
+            return;
+        }
+    }
+    send_call();
+}
+
+void Virtqueue::signal_call_if_due() {
+    // Coalescing turned off meanwhile: what it owes goes out now.
+    if (!coalescer_.enabled() || coalescer_.due(now_ns())) {
+        flush_owed_call();
+    }
+}
+
+void Virtqueue::flush_owed_call() {
+    if (coalescer_.pending()) {
+        coalescer_.clear();
+        if (call_) {
+            send_call();
+        }
+    }
+}
+
+void Virtqueue::send_call() {
+    signal_event_fd(call_.get());
+    if (stats_ != nullptr) {
+        QueueStats::add(stats_->calls);
     }
 }
 

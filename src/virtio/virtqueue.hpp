@@ -7,6 +7,8 @@
 
 #include "base/unique_fd.hpp"
 #include "guest_memory/guest_memory.hpp"
+#include "virtio/call_coalescer.hpp"
+#include "virtio/queue_stats.hpp"
 #include "virtio/split_queue.hpp"
 
 namespace vhostd::virtio {
@@ -36,6 +38,14 @@ class Virtqueue {
     // Publishes pushed used elements and signals the call eventfd if the driver asked for it.
     void flush_used();
     void set_call_fd(UniqueFd call) { call_ = std::move(call); }
+    // Interrupt coalescing (CallCoalescer); delay_base_us == 0 turns it off.
+    void set_coalescing(uint32_t delay_base_us, uint32_t iops_threshold) {
+        coalescer_.configure(delay_base_us, iops_threshold);
+    }
+    // Sends a signal coalescing still owes (before the reactor sleeps, before a stop).
+    void flush_owed_call();
+    // Where completions and interrupts are counted (the queue handler's QueueStats).
+    void set_stats(QueueStats& stats) { stats_ = &stats; }
 
     // Breaks the ring: no more requests are taken; the error eventfd is signalled.
     void mark_broken(const char* reason);
@@ -60,6 +70,9 @@ class Virtqueue {
 
   private:
     void report_broken();
+    void signal_call();
+    void signal_call_if_due();
+    void send_call();
 
     uint16_t index_;
     uint64_t features_;
@@ -69,6 +82,8 @@ class Virtqueue {
     UniqueFd call_;
     UniqueFd err_;
     bool reported_broken_ = false;
+    CallCoalescer coalescer_;
+    QueueStats* stats_ = nullptr;
     std::move_only_function<void()> on_broken_;
 };
 
