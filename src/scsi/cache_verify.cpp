@@ -7,17 +7,26 @@
 
 namespace vhostd::scsi {
 
+namespace {
+
+// LOGICAL BLOCK ADDRESS OUT OF RANGE unless the range lies inside the unit.
+bool check_range(Task& task, LbaRange range, const LogicalUnit& unit) {
+    if (range_ok(range.lba, range.blocks, unit.num_blocks())) {
+        return true;
+    }
+    set_check_condition(task, sense::lba_out_of_range);
+    return false;
+}
+
+}  // namespace
+
 // SYNCHRONIZE CACHE (10, 16) (SBC-3 5.22, 5.23): the whole cache is flushed, whatever range the
 // CDB names (allowed: the range is a minimum); the range is still checked.
 Disposition synchronize_cache(Command& cmd) noexcept {
     Task& task = cmd.task;
     const uint8_t* cdb = task.cdb.data();
-    const bool ten = cdb[0] == op::synchronize_cache_10;
-    const uint64_t lba = ten ? get_be32(cdb + 2) : get_be64(cdb + 2);
-    const uint64_t blocks = ten ? get_be16(cdb + 7) : get_be32(cdb + 10);
     const LogicalUnit& unit = cmd.lun->unit();
-    if (!range_ok(lba, blocks, unit.num_blocks())) {
-        set_check_condition(task, sense::lba_out_of_range);
+    if (!check_range(task, lba_range(cdb, cdb[0] == op::synchronize_cache_10), unit)) {
         return Disposition::done;
     }
     if (!unit.bdev()->capabilities().flush) {
@@ -32,14 +41,9 @@ Disposition synchronize_cache(Command& cmd) noexcept {
 Disposition verify(Command& cmd) noexcept {
     Task& task = cmd.task;
     const uint8_t* cdb = task.cdb.data();
-    const bool ten = cdb[0] == op::verify_10;
-    const uint64_t lba = ten ? get_be32(cdb + 2) : get_be64(cdb + 2);
-    const uint64_t blocks = ten ? get_be16(cdb + 7) : get_be32(cdb + 10);
-    if (!range_ok(lba, blocks, cmd.lun->unit().num_blocks())) {
-        set_check_condition(task, sense::lba_out_of_range);
-        return Disposition::done;
+    if (check_range(task, lba_range(cdb, cdb[0] == op::verify_10), cmd.lun->unit())) {
+        set_good(task);
     }
-    set_good(task);
     return Disposition::done;
 }
 

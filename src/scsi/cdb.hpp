@@ -68,6 +68,19 @@ inline void put_be64(uint8_t* p, uint64_t v) {
     put_be32(p + 4, static_cast<uint32_t>(v));
 }
 
+// The LBA and block count of the 10- and 16-byte CDBs that share SBC-3's layout (SYNCHRONIZE
+// CACHE, VERIFY, WRITE SAME): 10 bytes: LBA in 2-5, count in 7-8; 16 bytes: 2-9 and 10-13.
+struct LbaRange {
+    uint64_t lba;
+    uint64_t blocks;
+};
+inline LbaRange lba_range(const uint8_t* cdb, bool ten) {
+    if (ten) {
+        return {get_be32(cdb + 2), get_be16(cdb + 7)};
+    }
+    return {get_be64(cdb + 2), get_be32(cdb + 10)};
+}
+
 // True if [lba, lba + blocks) lies inside a device of `capacity` blocks, without overflow
 // (SBC-3 4.5: otherwise LOGICAL BLOCK ADDRESS OUT OF RANGE).
 inline bool range_ok(uint64_t lba, uint64_t blocks, uint64_t capacity) {

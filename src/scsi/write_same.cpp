@@ -69,8 +69,7 @@ Disposition write_same(Command& cmd) noexcept {
     Task& task = cmd.task;
     const uint8_t* cdb = task.cdb.data();
     const bool ten = cdb[0] == op::write_same_10;
-    const uint64_t lba = ten ? get_be32(cdb + 2) : get_be64(cdb + 2);
-    const uint64_t blocks = ten ? get_be16(cdb + 7) : get_be32(cdb + 10);
+    const auto [lba, blocks] = lba_range(cdb, ten);
     const bool ndob = !ten && (cdb[1] & 0x01) != 0;
     const LogicalUnit& unit = cmd.lun->unit();
     const block::Capabilities& caps = unit.bdev()->capabilities();

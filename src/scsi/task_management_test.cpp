@@ -1,0 +1,225 @@
+// Task management and hot-remove with I/O held in a slow backend: aborted tasks complete with
+// TASK ABORTED once their I/O returns, the TMF completes after them, nothing hangs or leaks.
+#include <deque>
+#include <optional>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "block/request_list.hpp"
+#include "scsi/scsi_test_util.hpp"
+
+namespace vhostd::scsi {
+namespace {
+
+using testing::Harness;
+using testing::sense_of;
+
+// A bdev whose requests wait until the test releases them.
+class SlowBdev final : public block::Bdev {
+  public:
+    SlowBdev()
+        : Bdev("Slow0", "Slow disk", 512, 1024, caps(), "2b4e28ba-2fa1-41d2-883f-0016d3cca427") {}
+    static block::Capabilities caps() {
+        block::Capabilities c;
+        c.flush = true;
+        return c;
+    }
+    struct Channel final : block::BackendChannel {
+        void submit(block::IoRequest& r) noexcept override {
+            held.push_back(r);
+            ++count;
+        }
+        block::RequestList held;
+        size_t count = 0;
+        bool* destroyed = nullptr;
+        ~Channel() override {
+            if (destroyed != nullptr) {
+                *destroyed = true;
+            }
+        }
+    };
+    Result<std::unique_ptr<block::BackendChannel>> create_channel(reactor::Reactor&) override {
+        auto c = std::make_unique<Channel>();
+        c->destroyed = &channel_destroyed;
+        channel = c.get();
+        return c;
+    }
+    void describe(nlohmann::json&) const override {}
+    // Completes what is held now (not what the completions submit).
+    size_t release_all(block::IoStatus status = block::IoStatus::success) {
+        block::RequestList batch = channel->held.take();
+        size_t n = 0;
+        while (block::IoRequest* r = batch.pop_front()) {
+            block::complete(*r, status);
+            ++n;
+        }
+        return n;
+    }
+    Channel* channel = nullptr;
+    bool channel_destroyed = false;
+};
+
+struct TaskManagement : ::testing::Test {
+    TaskManagement() {
+        auto unit = h.target.add_lun(1, bdev);
+        EXPECT_TRUE(unit.has_value());
+        EXPECT_TRUE(h.channel->attach(*unit).has_value());
+        h.command({0x00, 0, 0, 0, 0, 0}, 1);
+    }
+    // Starts a READ(10) of one block with `tag` on LUN 1 without waiting.
+    void start(Task& t, uint64_t tag, uint32_t initiator = 0) {
+        t.cdb = {0x28, 0, 0, 0, 0, static_cast<uint8_t>(tag), 0, 0, 1, 0};
+        t.cdb_length = 10;
+        t.lun = 1;
+        t.tag = tag;
+        t.initiator = initiator;
+        buffers.emplace_back(512);
+        iovs.push_back({buffers.back().data(), 512});
+        t.iov = &iovs.back();
+        t.iovcnt = 1;
+        t.transfer_length = 512;
+        t.direction = DataDirection::from_device;
+        t.completion = &h.recorder;
+        h.channel->execute(t);
+    }
+    void spin(int iterations = 5) {
+        for (int i = 0; i < iterations; ++i) {
+            h.reactor->run_once();
+        }
+    }
+    Harness h;
+    std::shared_ptr<SlowBdev> bdev = std::make_shared<SlowBdev>();
+    std::deque<std::vector<uint8_t>> buffers;
+    std::deque<iovec> iovs;
+};
+
+TEST_F(TaskManagement, AbortTaskWaitsForTheBackend) {
+    Task a, b;
+    start(a, 1);
+    start(b, 2);
+    EXPECT_EQ(h.channel->in_flight(), 2u);
+    std::optional<TmfResponse> response;
+    h.channel->abort_task(1, 1, [&](TmfResponse r) { response = r; });
+    spin();
+    EXPECT_FALSE(response);  // the aborted read is still with the backend
+    EXPECT_EQ(bdev->release_all(), 2u);
+    spin();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(*response, TmfResponse::complete);
+    EXPECT_TRUE(a.aborted);
+    EXPECT_EQ(a.status, status::task_aborted);
+    EXPECT_EQ(a.data_transferred, 0u);
+    EXPECT_FALSE(b.aborted);
+    EXPECT_EQ(b.status, status::good);
+    EXPECT_EQ(h.channel->in_flight(), 0u);
+}
+
+TEST_F(TaskManagement, AbortOfUnknownTagCompletesAndWrongLunIsIncorrect) {
+    std::optional<TmfResponse> r1, r2;
+    h.channel->abort_task(1, 77, [&](TmfResponse r) { r1 = r; });
+    h.channel->abort_task(9, 77, [&](TmfResponse r) { r2 = r; });
+    EXPECT_FALSE(r1);  // never inline
+    spin();
+    EXPECT_EQ(r1, TmfResponse::complete);
+    EXPECT_EQ(r2, TmfResponse::incorrect_lun);
+}
+
+TEST_F(TaskManagement, AbortTaskSetIsPerInitiatorAndLunResetIsNot) {
+    Task a, b, c;
+    start(a, 1, 0);
+    start(b, 2, 1);
+    bool set_done = false;
+    h.channel->abort_task_set(1, 0, [&](TmfResponse) { set_done = true; });
+    bdev->release_all();
+    spin();
+    EXPECT_TRUE(set_done);
+    EXPECT_TRUE(a.aborted);
+    EXPECT_FALSE(b.aborted);
+
+    start(a, 3, 0);
+    start(c, 4, 1);
+    bool reset_done = false;
+    h.channel->reset_lun(1, [&](TmfResponse) { reset_done = true; });
+    bdev->release_all();
+    spin();
+    EXPECT_TRUE(reset_done);
+    EXPECT_TRUE(a.aborted);
+    EXPECT_TRUE(c.aborted);
+    h.target.find(1)->notify_reset();
+    Task t = h.command({0x00, 0, 0, 0, 0, 0}, 1);
+    EXPECT_EQ(sense_of(t), (SenseCode{sense_key::unit_attention, 0x29, 0x00}));
+}
+
+TEST_F(TaskManagement, NexusResetCoversEveryLun) {
+    Task a;
+    start(a, 1, 0);
+    bool done = false;
+    h.channel->reset_nexus(0, [&](TmfResponse) { done = true; });
+    bdev->release_all(block::IoStatus::io_error);
+    spin();
+    EXPECT_TRUE(done);
+    EXPECT_TRUE(a.aborted);
+}
+
+TEST_F(TaskManagement, HotRemoveFailsInFlightTasksThenDestroysTheChannel) {
+    Task a, b;
+    start(a, 1);
+    start(b, 2);
+    bool detached = false;
+    h.channel->detach(1, [&] { detached = true; });
+    EXPECT_FALSE(h.channel->has_lun(1));
+    // New commands see the LUN gone at once.
+    EXPECT_EQ(sense_of(h.command({0x00, 0, 0, 0, 0, 0}, 1)), sense::lun_not_supported);
+    spin();
+    EXPECT_FALSE(detached);
+    EXPECT_FALSE(bdev->channel_destroyed);
+    bdev->release_all();
+    spin();
+    EXPECT_TRUE(detached);
+    EXPECT_TRUE(bdev->channel_destroyed);
+    EXPECT_EQ(a.status, status::check_condition);
+    EXPECT_EQ(sense_of(a), sense::lun_communication_failure);
+    EXPECT_EQ(sense_of(b), sense::lun_communication_failure);
+    EXPECT_EQ(h.channel->in_flight(), 0u);
+    EXPECT_TRUE(h.target.remove_lun(1));
+}
+
+TEST_F(TaskManagement, FuaWriteFlushesAfterWriting) {
+    std::vector<uint8_t> data(512, 1);
+    iovec v{data.data(), data.size()};
+    Task t;
+    t.cdb = {0x2a, 0x08, 0, 0, 0, 0, 0, 0, 1, 0};
+    t.cdb_length = 10;
+    t.lun = 1;
+    t.iov = &v;
+    t.iovcnt = 1;
+    t.transfer_length = 512;
+    t.direction = DataDirection::to_device;
+    t.completion = &h.recorder;
+    h.channel->execute(t);
+    ASSERT_EQ(bdev->channel->held.front()->type, block::IoType::write);
+    bdev->release_all();
+    ASSERT_NE(bdev->channel->held.front(), nullptr);
+    EXPECT_EQ(bdev->channel->held.front()->type, block::IoType::flush);
+    const size_t before = h.recorder.completed;
+    bdev->release_all();
+    EXPECT_EQ(h.recorder.completed, before + 1);
+    EXPECT_EQ(t.status, status::good);
+    EXPECT_EQ(t.data_transferred, 512u);
+}
+
+TEST_F(TaskManagement, BackendErrorsMapToSense) {
+    Task a;
+    start(a, 1);
+    bdev->release_all(block::IoStatus::io_error);
+    EXPECT_EQ(sense_of(a), sense::unrecovered_read_error);
+    EXPECT_EQ(a.data_transferred, 0u);
+    start(a, 2);
+    bdev->release_all(block::IoStatus::no_space);
+    EXPECT_EQ(sense_of(a), sense::space_allocation_failed);
+}
+
+}  // namespace
+}  // namespace vhostd::scsi
