@@ -64,8 +64,8 @@ Result<void> Daemon::start() {
         reactor::ReactorOptions{options_.poll_mode, options_.idle_threshold, -1}));
     targets_ =
         std::make_unique<targets::VhostTargets>(*control_, *reactors_, bdevs_, options_.socket_dir);
-    service_ =
-        std::make_unique<rpc::Service>(rpc::Service{*control_, *reactors_, bdevs_, *targets_});
+    service_ = std::make_unique<rpc::Service>(rpc::Service{
+        .control = *control_, .reactors = *reactors_, .bdevs = bdevs_, .targets = *targets_});
     rpc::register_all_methods(methods_, *service_);
 
     VHOSTD_TRY(control_->watch_fd(signal_fd_.get(), EPOLLIN, [this](uint32_t) {
@@ -83,6 +83,9 @@ Result<void> Daemon::start() {
     } else {
         VHOSTD_TRY(rpc::replay_config_file(options_.config_file, methods_, *control_));
     }
+    // After the config: RPC clients see the configured state, never a half-loaded one.
+    rpc_server_ = VHOSTD_TRY(rpc::Server::create(
+        *control_, methods_, rpc::Server::Options{.path = options_.rpc_socket}));
     LOG_INFO(app, "vhostd ready: {} reactor(s) on cpumask {}, poll mode {}, sockets in {}",
              reactors_->size(), options_.cpumask.to_string(),
              reactor::to_string(options_.poll_mode), options_.socket_dir);
@@ -125,6 +128,7 @@ void Daemon::begin_shutdown() {
     }
     shutting_down_ = true;
     LOG_INFO(app, "shutting down: no new connections, draining in-flight I/O");
+    rpc_server_.reset();  // no new calls; answers still pending are dropped with the clients
     // In-flight I/O normally drains in milliseconds; a backend that never answers must not
     // keep the process alive forever.
     control_->add_timer(kShutdownDeadline, [this] {

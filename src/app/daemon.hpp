@@ -10,6 +10,7 @@
 #include "reactor/reactor.hpp"
 #include "reactor/reactor_group.hpp"
 #include "rpc/method_table.hpp"
+#include "rpc/server.hpp"
 #include "rpc/service.hpp"
 #include "targets/vhost_targets.hpp"
 
@@ -40,6 +41,7 @@ class Daemon {
     std::unique_ptr<targets::VhostTargets> targets_;
     std::unique_ptr<rpc::Service> service_;
     rpc::MethodTable methods_;
+    std::unique_ptr<rpc::Server> rpc_server_;
     UniqueFd signal_fd_;
     bool shutting_down_ = false;
     int exit_code_ = 0;

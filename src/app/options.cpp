@@ -30,6 +30,9 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     cli.add_option("--idle-threshold-us", idle_us,
                    "adaptive polling: idle time before a reactor sleeps")
         ->capture_default_str();
+    cli.add_option("-r,--rpc-socket", options.rpc_socket,
+                   "unix socket of the JSON-RPC server (rpc.py -s / vhostctl -s)")
+        ->capture_default_str();
     cli.add_option("--log-level", options.log_level, "error, warning, notice, info or debug")
         ->capture_default_str();
 

@@ -1,10 +1,11 @@
-// Block-device methods: bdev_malloc_create, bdev_null_create, bdev_uring_create, with SPDK's
-// parameter names and result shapes (the new bdev's name).
+// Block-device methods with SPDK's parameter names and result shapes: bdev_{malloc,null,uring}
+// _create (the new bdev's name), bdev_{malloc,null,uring}_delete (true), bdev_get_bdevs.
 #include <fmt/format.h>
 
 #include "block/malloc/malloc_bdev.hpp"
 #include "block/null/null_bdev.hpp"
 #include "block/uring/uring_bdev.hpp"
+#include "rpc/bdev_json.hpp"
 #include "rpc/params.hpp"
 #include "rpc/service.hpp"
 
@@ -90,6 +91,47 @@ RpcResult bdev_uring_create(Service& service, const nlohmann::json* json) {
     return add_bdev(service, block::bdev_uring_create(params));
 }
 
+// bdev_<driver>_delete {"name"}: only a bdev of that driver, and never one a controller holds.
+RpcResult bdev_delete(Service& service, const nlohmann::json* json, std::string_view driver) {
+    Params p(json);
+    const std::string name = RPC_TRY(p.string("name"));
+    RPC_TRY(p.finish());
+    std::shared_ptr<block::Bdev> bdev = service.bdevs.find(name);
+    if (!bdev || bdev->name() != name) {
+        return operation_failed(make_error(ENODEV, "bdev {} not found", name).error());
+    }
+    if (bdev_driver(*bdev) != driver) {
+        return operation_failed(make_error(ENODEV, "bdev {} is a {} bdev, not a {} bdev", name,
+                                           bdev_driver(*bdev), driver)
+                                    .error());
+    }
+    if (auto removed = service.bdevs.remove(name); !removed) {
+        return operation_failed(removed.error());
+    }
+    return true;
+}
+
+// bdev_get_bdevs {"name"?, "timeout"?}: every bdev, or the one named (by name or UUID).
+RpcResult bdev_get_bdevs(Service& service, const nlohmann::json* json) {
+    Params p(json);
+    const auto name = RPC_TRY(p.optional_string("name"));
+    RPC_TRY(p.optional_u64("timeout"));  // SPDK waits for a bdev to appear; ours exist or not
+    RPC_TRY(p.finish());
+    nlohmann::json out = nlohmann::json::array();
+    if (name) {
+        std::shared_ptr<block::Bdev> bdev = service.bdevs.find(*name);
+        if (!bdev) {
+            return operation_failed(make_error(ENODEV, "bdev {} not found", *name).error());
+        }
+        out.push_back(describe_bdev(service, *bdev));
+        return out;
+    }
+    for (const auto& bdev : service.bdevs.list()) {
+        out.push_back(describe_bdev(service, *bdev));
+    }
+    return out;
+}
+
 }  // namespace
 
 void register_bdev_methods(MethodTable& table, Service& service) {
@@ -99,6 +141,14 @@ void register_bdev_methods(MethodTable& table, Service& service) {
                    [&service](const nlohmann::json* p) { return bdev_null_create(service, p); });
     table.add_sync("bdev_uring_create",
                    [&service](const nlohmann::json* p) { return bdev_uring_create(service, p); });
+    for (const char* driver : {"malloc", "null", "uring"}) {
+        table.add_sync(fmt::format("bdev_{}_delete", driver),
+                       [&service, driver](const nlohmann::json* p) {
+                           return bdev_delete(service, p, driver);
+                       });
+    }
+    table.add_sync("bdev_get_bdevs",
+                   [&service](const nlohmann::json* p) { return bdev_get_bdevs(service, p); });
 }
 
 }  // namespace vhostd::rpc

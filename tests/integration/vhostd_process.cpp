@@ -1,6 +1,7 @@
 // VhostdProcess: fork/exec of vhostd with a scratch directory and captured output.
 #include "vhostd_process.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -39,6 +40,9 @@ void VhostdProcess::launch() {
         std::ofstream(config) << options_.config.dump(2);
         args.insert(args.end(), {"-c", config});
     }
+    if (!own_rpc_socket()) {
+        args.insert(args.end(), {"-r", rpc_socket()});
+    }
     args.insert(args.end(), options_.args.begin(), options_.args.end());
 
     pid_ = ::fork();
@@ -63,7 +67,9 @@ bool VhostdProcess::start() {
         if (!running()) {
             return false;
         }
-        bool all = true;
+        struct stat rpc {};
+        bool all =
+            own_rpc_socket() || (::stat(rpc_socket().c_str(), &rpc) == 0 && S_ISSOCK(rpc.st_mode));
         for (const auto& name : options_.sockets) {
             struct stat st {};
             all = all && ::stat(socket(name).c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
@@ -74,6 +80,10 @@ bool VhostdProcess::start() {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return false;
+}
+
+bool VhostdProcess::own_rpc_socket() const {
+    return std::find(options_.args.begin(), options_.args.end(), "-r") != options_.args.end();
 }
 
 bool VhostdProcess::running() {

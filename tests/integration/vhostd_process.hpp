@@ -24,7 +24,8 @@ class VhostdProcess {
     explicit VhostdProcess(Options options);
     ~VhostdProcess();  // SIGKILLs the process if it is still running
 
-    // Starts vhostd and waits until every socket in options.sockets exists (or it exits).
+    // Starts vhostd and waits until every socket in options.sockets and the RPC socket exist
+    // (or it exits).
     [[nodiscard]] bool start();
     // Starts vhostd without waiting for anything.
     void launch();
@@ -36,6 +37,9 @@ class VhostdProcess {
 
     [[nodiscard]] const std::string& dir() const { return dir_; }
     [[nodiscard]] std::string socket(const std::string& ctrlr) const { return dir_ + "/" + ctrlr; }
+    // The JSON-RPC socket: vhostd gets -r DIR/rpc.sock (unless the test passes its own -r), so
+    // parallel tests never share /var/tmp/vhostd.sock.
+    [[nodiscard]] std::string rpc_socket() const { return dir_ + "/rpc.sock"; }
     // What vhostd wrote to stdout and stderr so far.
     [[nodiscard]] std::string output() const;
 
@@ -43,6 +47,8 @@ class VhostdProcess {
     static std::string binary();
 
   private:
+    [[nodiscard]] bool own_rpc_socket() const;
+
     Options options_;
     std::string dir_;
     pid_t pid_ = -1;
