@@ -5,6 +5,7 @@
 
 #include "base/log.hpp"
 #include "devices/virtio_blk/blk_device.hpp"
+#include "targets/scsi_target_set.hpp"
 
 namespace vhostd::targets {
 namespace {
@@ -12,6 +13,8 @@ namespace {
 std::string holder_name(std::string_view ctrlr) {
     return fmt::format("vhost controller {}", ctrlr);
 }
+
+}  // namespace
 
 // SPDK uses the controller name as a file name under the socket directory.
 Result<void> check_controller_name(std::string_view name) {
@@ -22,8 +25,6 @@ Result<void> check_controller_name(std::string_view name) {
     }
     return {};
 }
-
-}  // namespace
 
 VhostTargets::VhostTargets(reactor::Reactor& control, reactor::ReactorGroup& reactors,
                            block::BdevRegistry& bdevs, std::string socket_dir)
@@ -99,6 +100,9 @@ void VhostTargets::delete_controller(std::string_view name,
                                [&](const Entry& e) { return e.controller.get() == controller; });
         if (it != entries_.end()) {
             (void)bdevs_.release(it->info.bdev_name, holder_name(it->controller->name()));
+            if (it->info.scsi) {
+                it->info.scsi->release_all(bdevs_);
+            }
             entries_.erase(it);
         }
         done({});

@@ -1,0 +1,92 @@
+// ScsiEventQueue: keeping the driver's event buffers and filling them.
+#include "devices/virtio_scsi/scsi_event_queue.hpp"
+
+#include "base/iovec.hpp"
+#include "base/log.hpp"
+
+namespace vhostd::virtio_scsi {
+namespace {
+
+constexpr size_t kIovPerBuffer = 4;  // a 16-byte event split over more buffers is refused
+
+}  // namespace
+
+ScsiEventQueue::ScsiEventQueue(reactor::Reactor& reactor, virtio::Virtqueue queue,
+                               std::shared_ptr<ScsiReactorState> state)
+    : QueueHandler(reactor, std::move(queue)), state_(std::move(state)) {
+    const uint16_t size = this->queue().ring().size();
+    iov_arena_.resize(size_t{size} * kIovPerBuffer);
+    kept_.resize(size);
+    state_->register_event_queue(*this);
+}
+
+ScsiEventQueue::~ScsiEventQueue() {
+    state_->unregister_event_queue(*this);
+}
+
+reactor::PollResult ScsiEventQueue::process_requests() noexcept {
+    unsigned taken = 0;
+    const virtio::ChainLimits limits{.max_descriptors = queue().ring().size(),
+                                     .max_total_bytes = 1 << 20};
+    // Bounded: at most one kept buffer per queue entry.
+    while (count_ < kept_.size()) {
+        const std::optional<uint16_t> head = queue().ring().pop();
+        if (!head) {
+            break;
+        }
+        ++taken;
+        const size_t slot = (first_ + count_) % kept_.size();
+        std::span<iovec> storage =
+            std::span(iov_arena_).subspan(slot * kIovPerBuffer, kIovPerBuffer);
+        virtio::DescriptorChain chain = queue().ring().walk(*head, limits, storage);
+        if (virtio::is_ring_error(chain.error)) {
+            return reactor::PollResult::busy;
+        }
+        // 5.6.6.3: event buffers are device-writable and hold a whole virtio_scsi_event.
+        if (chain.error != virtio::ChainError::none || chain.readable_bytes != 0 ||
+            chain.writable_bytes < sizeof(Event)) {
+            LOG_RATELIMITED(virtio_scsi, warn, "event queue: unusable buffer ({} bytes, {})",
+                            chain.writable_bytes, virtio::to_string(chain.error));
+            request_started();
+            complete(*head, 0);
+            continue;
+        }
+        kept_[slot] = Buffer{*head, chain.writable()};
+        ++count_;
+    }
+    if (missed_ && count_ != 0) {
+        // Tell the driver, as soon as it can hear it, that it missed something.
+        fill(Event{.event = event::kNoEvent});
+    }
+    return taken != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
+}
+
+void ScsiEventQueue::post(const Event& event) {
+    if (queue().broken()) {
+        return;
+    }
+    if (count_ == 0) {
+        LOG_RATELIMITED(virtio_scsi, warn, "event queue {}: no buffer, event {} dropped",
+                        queue().index(), event.event);
+        missed_ = true;
+        return;
+    }
+    fill(event);
+    queue().flush_used();  // outside poll(): publish and interrupt now
+}
+
+void ScsiEventQueue::fill(const Event& event) {
+    Event out = event;
+    if (missed_) {
+        out.event |= event::kEventsMissed;
+        missed_ = false;
+    }
+    const Buffer& buffer = kept_[first_];
+    first_ = (first_ + 1) % kept_.size();
+    --count_;
+    iov_copy_in(buffer.iov, 0, &out, sizeof(out));
+    request_started();
+    complete(buffer.head, sizeof(out));
+}
+
+}  // namespace vhostd::virtio_scsi
