@@ -4,7 +4,7 @@
 # host. Exits 0 on PASS, 1 on any failure (with the reason and the relevant logs), 2 on bad usage.
 #
 # Usage: run_guest_test.sh [--target qsd|vhostd|cmd] [--vhostd PATH] [--target-cmd TEMPLATE]
-#                          [--cache-dir DIR] [--timeout SECONDS] [--accel tcg|kvm]
+#                          [--device blk|scsi] [--cache-dir DIR] [--timeout SECONDS] [--accel tcg|kvm]
 #                          [--install-deps] [--keep] [--verbose]
 # Environment equivalents: VHOSTD_GUEST_TARGET, VHOSTD_BIN, VHOSTD_GUEST_TARGET_CMD,
 # VHOSTD_GUEST_CACHE, VHOSTD_GUEST_TIMEOUT, VHOSTD_GUEST_ACCEL, VHOSTD_GUEST_KEEP=1,
@@ -14,6 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 target=${VHOSTD_GUEST_TARGET:-qsd}
+device=${VHOSTD_GUEST_DEVICE:-blk} # scsi: vhost-user-scsi-pci and scsi_test.sh (scsi_guest.sh)
 cache_dir=${VHOSTD_GUEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vhostd-guest}
 timeout_s=${VHOSTD_GUEST_TIMEOUT:-300}
 accel=${VHOSTD_GUEST_ACCEL:-tcg}
@@ -28,6 +29,7 @@ usage() {
 while (($#)); do
   case $1 in
     --target) target=$2; shift 2 ;;
+    --device) device=$2; shift 2 ;;
     --vhostd) VHOSTD_BIN=$2; shift 2 ;;
     --target-cmd) VHOSTD_GUEST_TARGET_CMD=$2; target=cmd; shift 2 ;;
     --cache-dir) cache_dir=$2; shift 2 ;;
@@ -54,6 +56,11 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # shellcheck source=targets.sh
 source "$here/targets.sh"
+if [[ $device == scsi ]]; then
+  # shellcheck source=scsi_guest.sh
+  source "$here/scsi_guest.sh"
+  [[ $target == vhostd ]] && target=vhostd_scsi
+fi
 declare -F "target_$target" >/dev/null || die "unknown target '$target' (qsd, vhostd, cmd)"
 
 # --- dependencies -------------------------------------------------------------------------------
@@ -153,7 +160,7 @@ marker_size=$((64 << 10))
   echo "PATTERN_SIZE=$((1 << 20)) PATTERN_OFFSET=$((3 << 20))"
   echo "FIO_OFFSET=$((16 << 20)) FIO_SIZE=$((16 << 20))"
   echo "MARKER_SIZE=$marker_size MARKER_OFFSET=$marker_offset"
-  cat "$here/guest_lib.sh" "$here/blk_test.sh"
+  cat "$here/guest_lib.sh" "$here/${device}_test.sh"
 } >"$work/script.sh"
 
 # --- target -------------------------------------------------------------------------------------
@@ -188,7 +195,8 @@ qemu_argv=(qemu-system-x86_64
   -kernel "$kernel" -initrd "$initrd"
   -append "console=ttyS0 quiet panic=-1 mitigations=off"
   -chardev "socket,id=vhost0,path=$target_sock"
-  -device "vhost-user-blk-pci,chardev=vhost0,num-queues=$queues"
+  -device "$([[ $device == scsi ]] && scsi_device_arg ||
+    echo "vhost-user-blk-pci,chardev=vhost0,num-queues=$queues")"
   -fw_cfg "name=opt/vhostd/script,file=$work/script.sh")
 say "booting guest (timeout ${timeout_s}s): ${qemu_argv[*]}"
 : >"$work/console.log"
@@ -207,6 +215,9 @@ while kill -0 "$qemu_pid" 2>/dev/null && (($(date +%s) < deadline)); do
     qemu_pid=""
     reap_target
     fail_with_logs "target exited while the guest was running ($target_end)"
+  fi
+  if [[ $device == scsi ]]; then
+    scsi_guest_hook
   fi
   sleep 0.2
 done
