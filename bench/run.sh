@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# bench/run.sh: vhostd and qemu-storage-daemon side by side, driven by the same client
+# (vhost-bench), with the same kind of backend, the target pinned to core 0 and the client to
+# core 1. Prints a Markdown table with ratios (vhostd / qsd).
+#
+#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [--time SECONDS]
+#
+# --smoke runs every workload for a fraction of a second (CI: it must run, not reach numbers).
+# Needs build/vhostd, build/vhost-bench, qemu-storage-daemon (Debian: qemu-system-common),
+# taskset and jq. Without qemu-storage-daemon the qsd columns say "n/a".
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build
+out=""
+secs=10
+idle_secs=10
+smoke=0
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --smoke) smoke=1; secs=0.4; idle_secs=1 ;;
+        --build) build=$(cd "$2" && pwd); shift ;;
+        --out) out=$2; shift ;;
+        --time) secs=$2; shift ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+target_cpu=0
+client_cpu=1
+vhostd=$build/vhostd
+bench=$build/vhost-bench
+qsd=$(command -v qemu-storage-daemon || true)
+for tool in "$vhostd" "$bench"; do
+    [[ -x $tool ]] || { echo "missing $tool (build it first: scripts/build.sh $build)" >&2; exit 1; }
+done
+command -v jq >/dev/null || { echo "bench/run.sh needs jq" >&2; exit 1; }
+ncpu=$(nproc)
+if (( ncpu < 2 )); then
+    client_cpu=0
+fi
+
+ram_mib=256
+[[ $smoke == 1 ]] && ram_mib=64
+work=$(mktemp -d /tmp/vhostd-bench-XXXXXX)
+shm=$(mktemp -d /dev/shm/vhostd-bench-XXXXXX)
+target_pid=""
+cleanup() {
+    stop_target
+    rm -rf "$work" "$shm"
+}
+trap cleanup EXIT
+
+stop_target() {
+    if [[ -n $target_pid ]]; then
+        kill "$target_pid" 2>/dev/null || true
+        wait "$target_pid" 2>/dev/null || true
+        target_pid=""
+    fi
+    rm -f "$work/sock"
+}
+
+wait_socket() {
+    for _ in $(seq 200); do
+        [[ -S $1 ]] && return 0
+        kill -0 "$target_pid" 2>/dev/null || { echo "target died; log:" >&2; cat "$work/target.log" >&2; exit 1; }
+        sleep 0.05
+    done
+    echo "no socket $1; log:" >&2
+    cat "$work/target.log" >&2
+    exit 1
+}
+
+# start_vhostd BACKEND REACTOR_MASK: one controller on a malloc / null / uring bdev.
+start_vhostd() {
+    local backend=$1 mask=${2:-0x1} bdev
+    case $backend in
+        ram) bdev='{"method": "bdev_malloc_create", "params": {"name": "Disk0", "num_blocks": '$((ram_mib * 2048))', "block_size": 512}}' ;;
+        null) bdev='{"method": "bdev_null_create", "params": {"name": "Disk0", "num_blocks": '$((ram_mib * 2048))', "block_size": 512}}' ;;
+        file) bdev='{"method": "bdev_uring_create", "params": {"name": "Disk0", "filename": "'"$work/disk.img"'"}}' ;;
+    esac
+    cat > "$work/vhostd.json" <<JSON
+{"subsystems": [
+  {"subsystem": "bdev", "config": [$bdev]},
+  {"subsystem": "vhost_blk", "config": [
+    {"method": "vhost_create_blk_controller",
+     "params": {"ctrlr": "sock", "dev_name": "Disk0", "cpumask": "$mask"}}]}]}
+JSON
+    local cores=$target_cpu
+    [[ $mask == 0x3 ]] && cores=0,1
+    taskset -c "$cores" "$vhostd" -c "$work/vhostd.json" -S "$work" -r "$work/rpc.sock" -m "$mask" \
+        --log-level warning > "$work/target.log" 2>&1 &
+    target_pid=$!
+    wait_socket "$work/sock"
+}
+
+# start_qsd BACKEND QUEUES: the same disk exported by qemu-storage-daemon.
+start_qsd() {
+    local backend=$1 queues=${2:-1} blockdev
+    case $backend in
+        ram) blockdev="driver=file,node-name=disk0,filename=$shm/disk.img,cache.direct=off" ;;
+        null) blockdev="driver=null-co,node-name=disk0,size=$((ram_mib << 20))" ;;
+        file) blockdev="driver=file,node-name=disk0,filename=$work/disk.img,aio=io_uring" ;;
+    esac
+    taskset -c "$target_cpu" "$qsd" --blockdev "$blockdev" \
+        --export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$work/sock,writable=on,num-queues=$queues" \
+        > "$work/target.log" 2>&1 &
+    target_pid=$!
+    wait_socket "$work/sock"
+}
+
+cpu_ticks() {
+    # utime + stime of every thread of the process (fields 14 and 15; comm has no spaces here)
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# run_bench NAME ARGS...: vhost-bench against the running target; leaves its JSON in
+# $work/NAME.json with the target's CPU use (percent of one core) added as .target_cpu.
+run_bench() {
+    local name=$1; shift
+    local t0 t1 w0 w1
+    t0=$(cpu_ticks "$target_pid")
+    w0=$(date +%s.%N)
+    if ! taskset -c "$client_cpu" "$bench" --socket "$work/sock" --cpu "$client_cpu" --json "$@" \
+        > "$work/$name.raw" 2> "$work/$name.err"; then
+        echo "vhost-bench failed ($name):" >&2
+        cat "$work/$name.err" "$work/$name.raw" >&2
+        failed=1
+    fi
+    w1=$(date +%s.%N)
+    t1=$(cpu_ticks "$target_pid")
+    local hz
+    hz=$(getconf CLK_TCK)
+    jq --argjson cpu "$(awk -v t="$((t1 - t0))" -v hz="$hz" -v w0="$w0" -v w1="$w1" \
+                         'BEGIN { printf "%.2f", t / hz / (w1 - w0) * 100 }')" \
+        '. + {target_cpu: $cpu}' "$work/$name.raw" > "$work/$name.json" 2>/dev/null ||
+        echo '{"iops": 0, "lat_ns": {"mean": 0, "p99": 0}, "target_cpu": 0}' > "$work/$name.json"
+}
+
+failed=0
+# Workloads: name, backend, vhost-bench arguments.
+workloads=(
+    "randread-4k-qd1|ram|--rw randread --bs 4k --iodepth 1"
+    "randread-4k-qd32|ram|--rw randread --bs 4k --iodepth 32"
+    "randread-4k-qd128|ram|--rw randread --bs 4k --iodepth 128"
+    "randwrite-4k-qd32|ram|--rw randwrite --bs 4k --iodepth 32"
+    "read-128k-qd8|ram|--rw read --bs 128k --iodepth 8"
+    "randread-4k-qd32|null|--rw randread --bs 4k --iodepth 32"
+    "randread-4k-qd128|null|--rw randread --bs 4k --iodepth 128"
+    "randread-4k-qd32|file|--rw randread --bs 4k --iodepth 32"
+    "rate-100k-randread-4k|ram|--rw randread --bs 4k --iodepth 32 --rate 100000"
+)
+
+truncate -s "${ram_mib}M" "$shm/disk.img"
+truncate -s "${ram_mib}M" "$work/disk.img"
+
+run_target() {  # run_target vhostd|qsd
+    local target=$1 backend prev=""
+    for w in "${workloads[@]}"; do
+        IFS='|' read -r name backend args <<< "$w"
+        if [[ $backend != "$prev" ]]; then
+            stop_target
+            "start_$target" "$backend" 1
+            prev=$backend
+        fi
+        # shellcheck disable=SC2086
+        run_bench "$target-$name-$backend" --qsize 256 --time "$secs" $args
+    done
+    stop_target
+    "start_$target" ram 1
+    run_bench "$target-idle" --idle --time "$idle_secs"
+    stop_target
+}
+
+run_target vhostd
+if [[ -n $qsd ]]; then
+    run_target qsd
+fi
+
+# One device, 2 queues: all on one reactor (-m 0x1) vs one reactor per queue (-m 0x3).
+start_vhostd ram 0x1
+run_bench "vhostd-2q-1r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
+stop_target
+start_vhostd ram 0x3
+run_bench "vhostd-2q-2r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
+stop_target
+
+field() {  # field FILE JQ-EXPR
+    [[ -f $1 ]] && jq -r "$2" "$1" || echo "n/a"
+}
+fmt_iops() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.0fk", v / 1000 }'; }
+fmt_us() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
+fmt_pct() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.1f%%", v }'; }
+ratio() { [[ $1 == n/a || $2 == n/a ]] && echo n/a || awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+
+table() {
+    echo "| workload | backend | vhostd IOPS | qsd IOPS | ratio | vhostd mean / p99 µs | qsd mean / p99 µs | vhostd CPU | qsd CPU |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for w in "${workloads[@]}"; do
+        IFS='|' read -r name backend _ <<< "$w"
+        local v=$work/vhostd-$name-$backend.json q=$work/qsd-$name-$backend.json
+        local vi qi
+        vi=$(field "$v" .iops); qi=$(field "$q" .iops)
+        echo "| $name | $backend | $(fmt_iops "$vi") | $(fmt_iops "$qi") | $(ratio "$vi" "$qi")" \
+             "| $(fmt_us "$(field "$v" .lat_ns.mean)") / $(fmt_us "$(field "$v" '.lat_ns.p99')")" \
+             "| $(fmt_us "$(field "$q" .lat_ns.mean)") / $(fmt_us "$(field "$q" '.lat_ns.p99')")" \
+             "| $(fmt_pct "$(field "$v" .target_cpu)") | $(fmt_pct "$(field "$q" .target_cpu)") |"
+    done
+    echo "| idle frontend, ${idle_secs} s | ram | - | - | - | - | - |" \
+         "$(fmt_pct "$(field "$work/vhostd-idle.json" .target_cpu)") |" \
+         "$(fmt_pct "$(field "$work/qsd-idle.json" .target_cpu)") |"
+    echo
+    local one two
+    one=$(field "$work/vhostd-2q-1r.json" .iops); two=$(field "$work/vhostd-2q-2r.json" .iops)
+    echo "One device, 2 queues x QD32 randread 4k (ram): 1 reactor $(fmt_iops "$one") IOPS" \
+         "(target CPU $(fmt_pct "$(field "$work/vhostd-2q-1r.json" .target_cpu)")), 2 reactors" \
+         "$(fmt_iops "$two") IOPS (target CPU $(fmt_pct "$(field "$work/vhostd-2q-2r.json" .target_cpu)")):" \
+         "$(ratio "$two" "$one"). With $ncpu cores the client shares core $client_cpu with reactor 1."
+}
+
+table | tee ${out:+"$out"}
+if [[ $failed != 0 ]]; then
+    echo "some vhost-bench runs failed (see above)" >&2
+    exit 1
+fi

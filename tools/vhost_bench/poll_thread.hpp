@@ -1,0 +1,46 @@
+// PollThread: one OS thread (pinned to one --cpu entry) that busy-polls the completions of its
+// queues and refills them; optionally sleeps on the call eventfds instead (--interrupts).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "histogram.hpp"
+#include "options.hpp"
+#include "queue_job.hpp"
+
+namespace vhostd::bench {
+
+struct ThreadResult {
+    LatencyHistogram latency;
+    uint64_t elapsed_ns = 0;  // from the common start to the last completion of the timed phase
+    std::string failure;      // transport failure (broken ring), if any
+};
+
+class PollThread {
+  public:
+    PollThread(std::vector<QueueJob*> jobs, const BenchOptions& options, int cpu)
+        : jobs_(std::move(jobs)), options_(options), cpu_(cpu) {}
+
+    // Runs the timed phase, the drain and (verify) the readback; `start_ns` is the common start
+    // on the steady clock.
+    void run(uint64_t start_ns) noexcept;
+    [[nodiscard]] const ThreadResult& result() const { return result_; }
+
+  private:
+    bool timed_phase(uint64_t start_ns) noexcept;
+    void readback_phase() noexcept;
+    // --interrupts: enables notifications on every queue and sleeps until one completes.
+    void wait_for_completions(int timeout_ms) noexcept;
+    bool reap_all(uint64_t now_ns) noexcept;
+
+    std::vector<QueueJob*> jobs_;
+    const BenchOptions& options_;
+    int cpu_;
+    ThreadResult result_;
+};
+
+uint64_t now_ns() noexcept;
+
+}  // namespace vhostd::bench

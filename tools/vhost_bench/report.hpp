@@ -1,0 +1,32 @@
+// Report: the run's totals as a text summary or JSON (--json), fio-like field names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "histogram.hpp"
+#include "options.hpp"
+#include "queue_job.hpp"
+
+namespace vhostd::bench {
+
+struct RunTotals {
+    JobCounters io;
+    LatencyHistogram latency;  // ns
+    uint64_t elapsed_ns = 0;
+    uint64_t kicks = 0;             // eventfd writes to the target
+    uint64_t kicks_suppressed = 0;  // batches the target asked not to be told about
+    std::string failure;
+    std::string target;  // what the target reports (serial number), if anything
+    uint64_t capacity_bytes = 0;
+};
+
+[[nodiscard]] double iops(const RunTotals& t);
+[[nodiscard]] double mib_per_s(const RunTotals& t);
+// Zero errors, zero verify errors, nothing lost, no transport failure.
+[[nodiscard]] bool passed(const RunTotals& t);
+
+void print_text(const BenchOptions& o, const RunTotals& t);
+void print_json(const BenchOptions& o, const RunTotals& t);
+
+}  // namespace vhostd::bench
