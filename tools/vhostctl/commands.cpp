@@ -240,6 +240,47 @@ void add_vhost_commands(CLI::App& app, Action& action) {
         ->required();
 }
 
+// virtio-scsi controllers and hot-plug of their targets.
+void add_scsi_commands(CLI::App& app, Action& action) {
+    struct Create {
+        std::string ctrlr;
+        std::optional<std::string> cpumask;
+    };
+    auto c = std::make_shared<Create>();
+    CLI::App* sub = method(app, action, "vhost_create_scsi_controller",
+                           "create a vhost-user-scsi controller (targets are added later)", [c] {
+                               json p = {{"ctrlr", c->ctrlr}};
+                               put(p, "cpumask", c->cpumask);
+                               return p;
+                           });
+    sub->add_option("ctrlr", c->ctrlr, "controller name (its socket file name)")->required();
+    sub->add_option("--cpumask", c->cpumask, "reactors serving its queues, e.g. 0x1");
+
+    struct Target {
+        std::string ctrlr, bdev_name;
+        int32_t scsi_target_num = -1;
+    };
+    auto t = std::make_shared<Target>();
+    sub = method(app, action, "vhost_scsi_controller_add_target",
+                 "add a SCSI target (LUN 0 over a bdev); prints its number", [t] {
+                     return json{{"ctrlr", t->ctrlr},
+                                 {"scsi_target_num", t->scsi_target_num},
+                                 {"bdev_name", t->bdev_name}};
+                 });
+    sub->add_option("ctrlr", t->ctrlr, "controller name")->required();
+    sub->add_option("scsi_target_num", t->scsi_target_num, "0-255, or -1 for the first free one")
+        ->required();
+    sub->add_option("bdev_name", t->bdev_name, "bdev to serve")->required();
+
+    auto r = std::make_shared<Target>();
+    sub = method(app, action, "vhost_scsi_controller_remove_target",
+                 "remove a SCSI target (in-flight commands complete first)", [r] {
+                     return json{{"ctrlr", r->ctrlr}, {"scsi_target_num", r->scsi_target_num}};
+                 });
+    sub->add_option("ctrlr", r->ctrlr, "controller name")->required();
+    sub->add_option("scsi_target_num", r->scsi_target_num, "target number")->required();
+}
+
 void add_app_commands(CLI::App& app, Action& action) {
     struct Methods {
         bool current = false, include_aliases = false;
@@ -303,6 +344,7 @@ std::optional<RpcClient> connect(const Global& global) {
 void add_method_commands(CLI::App& app, Action& action) {
     add_bdev_commands(app, action);
     add_vhost_commands(app, action);
+    add_scsi_commands(app, action);
     add_app_commands(app, action);
 }
 
