@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_packages=(
   g++ cmake ninja-build pkg-config git
-  liburing-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  liburing-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_packages=(

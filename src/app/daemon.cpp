@@ -86,6 +86,7 @@ Result<void> Daemon::start() {
     // After the config: RPC clients see the configured state, never a half-loaded one.
     rpc_server_ = VHOSTD_TRY(rpc::Server::create(
         *control_, methods_, rpc::Server::Options{.path = options_.rpc_socket}));
+    VHOSTD_TRY(start_metrics());
     LOG_INFO(app, "vhostd ready: {} reactor(s) on cpumask {}, poll mode {}, sockets in {}",
              reactors_->size(), options_.cpumask.to_string(),
              reactor::to_string(options_.poll_mode), options_.socket_dir);
@@ -104,6 +105,18 @@ Result<void> Daemon::load_default_setup() {
             {{{"method", "vhost_create_blk_controller"},
               {"params", {{"ctrlr", "vhost.0"}, {"dev_name", "Malloc0"}}}}}}}}}};
     return rpc::replay_config(config, "default setup", methods_, *control_);
+}
+
+Result<void> Daemon::start_metrics() {
+    if (options_.metrics.empty()) {
+        return {};
+    }
+    const metrics::ListenAddress address =
+        VHOSTD_TRY(metrics::parse_listen_address(options_.metrics));
+    metrics_ = VHOSTD_TRY(metrics::MetricsServer::start(address, *control_, [this] {
+        return metrics::take_snapshot(bdevs_, *targets_, *reactors_);
+    }));
+    return {};
 }
 
 void Daemon::print_attach_hints() const {

@@ -7,6 +7,7 @@
 #include "app/options.hpp"
 #include "base/error.hpp"
 #include "block/bdev_registry.hpp"
+#include "metrics/metrics_server.hpp"
 #include "reactor/reactor.hpp"
 #include "reactor/reactor_group.hpp"
 #include "rpc/method_table.hpp"
@@ -31,6 +32,7 @@ class Daemon {
     explicit Daemon(const Options& options);
     Result<void> start();
     Result<void> load_default_setup();
+    Result<void> start_metrics();
     void print_attach_hints() const;
     void begin_shutdown();
 
@@ -42,6 +44,7 @@ class Daemon {
     std::unique_ptr<rpc::Service> service_;
     rpc::MethodTable methods_;
     std::unique_ptr<rpc::Server> rpc_server_;
+    std::unique_ptr<metrics::MetricsServer> metrics_;  // --metrics
     UniqueFd signal_fd_;
     bool shutting_down_ = false;
     int exit_code_ = 0;

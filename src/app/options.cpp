@@ -33,6 +33,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     cli.add_option("-r,--rpc-socket", options.rpc_socket,
                    "unix socket of the JSON-RPC server (rpc.py -s / vhostctl -s)")
         ->capture_default_str();
+    cli.add_option("--metrics", options.metrics,
+                   "serve Prometheus metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9190)");
     cli.add_option("--log-level", options.log_level, "error, warning, notice, info or debug")
         ->capture_default_str();
 

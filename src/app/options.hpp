@@ -18,6 +18,7 @@ struct Options {
     reactor::PollMode poll_mode = reactor::PollMode::adaptive;
     std::chrono::microseconds idle_threshold{300};
     std::string log_level = "info";
+    std::string metrics;  // --metrics HOST:PORT: Prometheus endpoint; empty: off
     std::string rpc_socket = "/var/tmp/vhostd.sock";  // -r: JSON-RPC listener (SPDK's -r)
 };
 

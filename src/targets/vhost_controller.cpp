@@ -54,28 +54,31 @@ void VhostController::report_broken(uint16_t index) {
 
 void VhostController::start_queue(virtio::VirtqueueConfig config) {
     QueueSlot& slot = queues_[config.index];
-    slot.reactor->post([this, &slot, config = std::move(config)]() mutable {
-        const uint16_t index = config.index;
-        slot.failed_base = config.last_avail_idx;
-        auto handler =
-            device_->create_queue_handler(*slot.reactor, virtio::Virtqueue(std::move(config)));
-        if (!handler) {
-            LOG_ERROR(target, "{}: cannot start queue {}: {}", config_.name, index,
-                      handler.error().describe());
-            report_broken(index);
-            return;
-        }
-        (*handler)->queue().set_broken_callback([this, index] { report_broken(index); });
-        if (auto started = (*handler)->start(); !started) {
-            LOG_ERROR(target, "{}: cannot start queue {}: {}", config_.name, index,
-                      started.error().describe());
-            report_broken(index);
-            return;
-        }
-        LOG_DEBUG(target, "{}: queue {} started on reactor {} (core {})", config_.name, index,
-                  slot.reactor->id(), slot.reactor->core());
-        slot.handler = std::move(*handler);
-    });
+    slot.reactor->post(
+        [this, &slot, config = std::move(config), coalescing = coalescing_]() mutable {
+            const uint16_t index = config.index;
+            slot.failed_base = config.last_avail_idx;
+            auto handler =
+                device_->create_queue_handler(*slot.reactor, virtio::Virtqueue(std::move(config)));
+            if (!handler) {
+                LOG_ERROR(target, "{}: cannot start queue {}: {}", config_.name, index,
+                          handler.error().describe());
+                report_broken(index);
+                return;
+            }
+            (*handler)->queue().set_broken_callback([this, index] { report_broken(index); });
+            (*handler)->set_stats(*slot.stats);
+            (*handler)->queue().set_coalescing(coalescing.delay_base_us, coalescing.iops_threshold);
+            if (auto started = (*handler)->start(); !started) {
+                LOG_ERROR(target, "{}: cannot start queue {}: {}", config_.name, index,
+                          started.error().describe());
+                report_broken(index);
+                return;
+            }
+            LOG_DEBUG(target, "{}: queue {} started on reactor {} (core {})", config_.name, index,
+                      slot.reactor->id(), slot.reactor->core());
+            slot.handler = std::move(*handler);
+        });
 }
 
 void VhostController::stop_queue(uint16_t index, StoppedCallback done) {
@@ -112,8 +115,39 @@ void VhostController::set_call_fd(uint16_t index, UniqueFd call) {
 }
 
 void VhostController::set_coalescing(const Coalescing& coalescing) {
-    // Stored for listings and save_config; applying it to the queues is the stats work's part.
     coalescing_ = coalescing;
+    // Each running queue is reconfigured by its own reactor. A start message already queued
+    // carries the old values, but this message runs after it on the same reactor; a queue
+    // started from now on copies the new ones.
+    for (QueueSlot& slot : queues_) {
+        slot.reactor->post([&slot, coalescing] {
+            if (slot.handler) {
+                slot.handler->queue().set_coalescing(coalescing.delay_base_us,
+                                                     coalescing.iops_threshold);
+            }
+        });
+    }
+}
+
+std::vector<QueueCounters> VhostController::queue_counters() const {
+    using S = virtio::QueueStats;
+    std::vector<QueueCounters> out;
+    out.reserve(queues_.size());
+    for (size_t i = 0; i < queues_.size(); ++i) {
+        const S& s = *queues_[i].stats;
+        out.push_back(QueueCounters{
+            .index = static_cast<uint16_t>(i),
+            .reactor = queues_[i].reactor->id(),
+            .requests = S::get(s.requests),
+            .completions = S::get(s.completions),
+            .inflight = S::get(s.inflight),
+            .busy_polls = S::get(s.busy_polls),
+            .idle_polls = S::get(s.idle_polls),
+            .calls = S::get(s.calls),
+            .calls_deferred = S::get(s.calls_deferred),
+        });
+    }
+    return out;
 }
 
 }  // namespace vhostd::targets

@@ -13,6 +13,7 @@
 #include "vhost_user/queue_control.hpp"
 #include "vhost_user/server.hpp"
 #include "virtio/device.hpp"
+#include "virtio/queue_stats.hpp"
 
 namespace vhostd::targets {
 
@@ -22,6 +23,19 @@ namespace vhostd::targets {
 struct Coalescing {
     uint32_t delay_base_us = 0;
     uint32_t iops_threshold = 60000;
+};
+
+// One queue's counters as read from any thread (relaxed loads: a snapshot, not a transaction).
+struct QueueCounters {
+    uint16_t index = 0;
+    unsigned reactor = 0;  // id of the reactor serving the queue
+    uint64_t requests = 0;
+    uint64_t completions = 0;
+    uint64_t inflight = 0;
+    uint64_t busy_polls = 0;
+    uint64_t idle_polls = 0;
+    uint64_t calls = 0;           // interrupts sent to the guest
+    uint64_t calls_deferred = 0;  // interrupts postponed by coalescing
 };
 
 struct ControllerConfig {
@@ -46,7 +60,10 @@ class VhostController final : public vhost_user::QueueControl {
     [[nodiscard]] virtio::Device& device() { return *device_; }
     [[nodiscard]] bool connected() const { return server_ && server_->connected(); }
     [[nodiscard]] const Coalescing& coalescing() const { return coalescing_; }
+    // Stored, and applied to every running queue on its reactor (and to queues started later).
     void set_coalescing(const Coalescing& coalescing);
+    // Per-queue counters since the controller was created; any thread.
+    [[nodiscard]] std::vector<QueueCounters> queue_counters() const;
     // The reactor serving queue `index`.
     [[nodiscard]] const reactor::Reactor& queue_reactor(uint16_t index) const {
         return *queues_[index].reactor;
@@ -67,6 +84,8 @@ class VhostController final : public vhost_user::QueueControl {
         reactor::Reactor* reactor = nullptr;
         std::unique_ptr<virtio::QueueHandler> handler;
         uint16_t failed_base = 0;  // last_avail_idx of a queue that failed to start
+        // Written by the queue's handlers on `reactor`; kept across queue restarts.
+        std::unique_ptr<virtio::QueueStats> stats = std::make_unique<virtio::QueueStats>();
     };
 
     VhostController(ControllerConfig config, std::shared_ptr<virtio::Device> device,

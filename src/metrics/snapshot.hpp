@@ -1,0 +1,47 @@
+// MetricsSnapshot: everything the metrics endpoint reports, copied out of the live objects
+// in one go on the control reactor (which owns the bdev and controller tables); the counters
+// themselves are read with relaxed loads, so the I/O reactors are never stopped or locked.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "block/bdev_registry.hpp"
+#include "block/qos/qos_limits.hpp"
+#include "block/stats/io_stats.hpp"
+#include "reactor/reactor_group.hpp"
+#include "targets/vhost_targets.hpp"
+
+namespace vhostd::metrics {
+
+struct BdevSample {
+    std::string name;
+    block::stats::IoStats stats;
+    block::qos::QosLimits qos;
+};
+
+struct ControllerSample {
+    std::string name;
+    std::vector<targets::QueueCounters> queues;
+};
+
+struct ReactorSample {
+    unsigned id = 0;
+    uint64_t busy_iterations = 0;
+    uint64_t idle_iterations = 0;
+    uint64_t sleeps = 0;
+};
+
+struct MetricsSnapshot {
+    std::vector<BdevSample> bdevs;
+    std::vector<ControllerSample> controllers;
+    std::vector<ReactorSample> reactors;
+};
+
+// On the control reactor.
+MetricsSnapshot take_snapshot(const block::BdevRegistry& bdevs,
+                              const targets::VhostTargets& targets,
+                              reactor::ReactorGroup& reactors);
+
+}  // namespace vhostd::metrics
