@@ -19,7 +19,7 @@ enum class Step : uint8_t { idle, deferred, read_write, flush_after_write, disca
 
 inline constexpr size_t kMaxUnmapDescriptors = 16;  // reported in the Block Limits VPD page
 inline constexpr size_t kParamBufferSize = 8 + 16 * kMaxUnmapDescriptors;
-inline constexpr size_t kWriteSameIovs = 8;
+inline constexpr size_t kWriteSameIovs = 16;
 
 struct TaskState {
     Task* prev = nullptr;  // the channel's in-flight list

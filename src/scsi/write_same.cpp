@@ -109,7 +109,7 @@ Disposition write_same(Command& cmd) noexcept {
     std::span<iovec> block{task.iov, task.iovcnt};
     block = iov_drop_back(block, task.transfer_length - bs);
     if (block.size() > detail::kWriteSameIovs) {
-        set_invalid_field(task, false, 0);  // a block in more than 8 pieces: not worth a bounce
+        set_invalid_field(task, false, 0);  // a block in more than 16 pieces: not worth a bounce
         return Disposition::done;
     }
     task.data_transferred = bs;

@@ -55,6 +55,28 @@ TEST_F(WriteSameUnmap, PatternIsRepeated) {
     EXPECT_TRUE(std::all_of(back.end() - 512, back.end(), [](uint8_t x) { return x == 0; }));
 }
 
+TEST_F(WriteSameUnmap, PatternFromAFragmentedBlock) {
+    std::vector<uint8_t> block(512);
+    for (size_t i = 0; i < 512; ++i) {
+        block[i] = static_cast<uint8_t>(255 - i);
+    }
+    std::vector<iovec> iov = {
+        {block.data(), 100}, {block.data() + 100, 12}, {block.data() + 112, 400}};
+    Task t;
+    t.cdb = {0x93, 0, 0, 0, 0, 0, 0, 0, 0, 50, 0, 0, 0, 40, 0, 0};
+    t.cdb_length = 16;
+    t.direction = DataDirection::to_device;
+    t.iov = iov.data();
+    t.iovcnt = 3;
+    t.transfer_length = 512;
+    h.run(t);
+    ASSERT_EQ(t.status, status::good);
+    auto back = read(50, 40);
+    for (int b = 0; b < 40; ++b) {
+        EXPECT_TRUE(std::equal(block.begin(), block.end(), back.begin() + b * 512)) << b;
+    }
+}
+
 TEST_F(WriteSameUnmap, ZeroesWithUnmapAndNdob) {
     fill(10, 8, 0x5a);
     std::vector<uint8_t> zero(512);
