@@ -115,7 +115,7 @@ TEST(Reactor, AdaptiveModeSleepsWhenIdleAndWakesOnMessage) {
 TEST(Reactor, PollerWithPendingWorkVetoesSleep) {
     auto reactor = make(PollMode::never);
     CountingPoller poller;
-    poller.work = 1'000'000;  // never runs dry within the test
+    poller.work = 1'000'000'000;  // never runs dry within the test
     reactor->add_poller(poller);
     std::thread loop([&] { reactor->run(); });
     std::this_thread::sleep_for(20ms);

@@ -50,6 +50,13 @@ class SplitQueue {
     [[nodiscard]] std::optional<uint16_t> pop();
     [[nodiscard]] uint16_t last_avail_idx() const { return last_avail_idx_; }
 
+    // Starts loading the descriptor at `head` (from pop()) into the cache, so a batch of
+    // chains is fetched from the driver's core in parallel rather than one miss at a time.
+    void prefetch(uint16_t head) const {
+        __builtin_prefetch(static_cast<const uint8_t*>(desc_.base) +
+                           size_t{head} * sizeof(VringDesc));
+    }
+
     // Walks the chain at `head`; a ring-level error breaks the ring.
     [[nodiscard]] DescriptorChain walk(uint16_t head, const ChainLimits& limits,
                                        std::span<iovec> storage);

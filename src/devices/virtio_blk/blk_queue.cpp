@@ -69,16 +69,22 @@ BlkQueue::BlkQueue(reactor::Reactor& reactor, virtio::Virtqueue queue, const Blk
 BlkQueue::~BlkQueue() = default;
 
 reactor::PollResult BlkQueue::process_requests() noexcept {
+    // Take the batch off the avail ring first and prefetch its descriptors, then walk them.
+    std::array<uint16_t, kBatch> heads;
     unsigned taken = 0;
-    while (taken < kBatch && !free_.empty()) {
+    const size_t limit = std::min<size_t>(kBatch, free_.size());
+    while (taken < limit) {
         const std::optional<uint16_t> head = queue().ring().pop();
         if (!head) {
             break;
         }
+        queue().ring().prefetch(*head);
+        heads[taken++] = *head;
+    }
+    for (unsigned i = 0; i < taken && !queue().ring().broken(); ++i) {
         Request& request = *free_.back();
         free_.pop_back();
-        ++taken;
-        start(request, *head);
+        start(request, heads[i]);
     }
     return taken != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
 }
