@@ -28,16 +28,9 @@ struct PersistentReserve : ::testing::Test {
     }
     Task as(uint32_t initiator, std::initializer_list<uint8_t> cdb, std::vector<uint8_t> buf = {},
             DataDirection dir = DataDirection::from_device) {
-        Task t;
-        std::copy(cdb.begin(), cdb.end(), t.cdb.begin());
-        t.cdb_length = static_cast<uint8_t>(cdb.size());
-        t.initiator = initiator;
-        iovec v{buf.data(), buf.size()};
-        t.iov = buf.empty() ? nullptr : &v;
-        t.iovcnt = buf.empty() ? 0 : 1;
-        t.transfer_length = buf.size();
-        t.direction = buf.empty() ? DataDirection::none : dir;
-        h.run(t);
+        h.initiator = initiator;
+        Task t = h.command(cdb, buf, dir);
+        h.initiator = 0;
         last = buf;
         return t;
     }

@@ -116,15 +116,9 @@ TEST_F(ReadWrite, SplitBuffers) {
     auto data = pattern(1536, 3);
     std::vector<iovec> iov = {
         {data.data(), 100}, {data.data() + 100, 1000}, {data.data() + 1100, 436}};
-    Task t;
-    t.cdb = {0x2a, 0, 0, 0, 0, 5, 0, 0, 3, 0};
-    t.cdb_length = 10;
-    t.direction = DataDirection::to_device;
-    t.iov = iov.data();
-    t.iovcnt = 3;
-    t.transfer_length = 1536;
-    h.run(t);
+    Task t = h.command_iov({0x2a, 0, 0, 0, 0, 5, 0, 0, 3, 0}, iov, DataDirection::to_device);
     ASSERT_EQ(t.status, status::good);
+    EXPECT_EQ(t.data_transferred, 1536u);
     std::vector<uint8_t> back(1536);
     h.command({0x28, 0, 0, 0, 0, 5, 0, 0, 3, 0}, back);
     EXPECT_EQ(back, data);

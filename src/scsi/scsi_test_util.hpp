@@ -78,20 +78,31 @@ struct Harness {
         return true;
     }
 
-    // Runs `cdb` on `lun` with a buffer of `buffer.size()` bytes in `dir`; returns the task.
-    Task command(std::initializer_list<uint8_t> cdb, std::vector<uint8_t>& buffer,
-                 DataDirection dir = DataDirection::from_device, uint64_t lun = 0) {
+    // Runs `cdb` on `lun` over the buffers `iov` (their total is the transfer length).
+    Task command_iov(std::initializer_list<uint8_t> cdb, std::vector<iovec>& iov, DataDirection dir,
+                     uint64_t lun = 0) {
         Task task;
         std::copy(cdb.begin(), cdb.end(), task.cdb.begin());
         task.cdb_length = static_cast<uint8_t>(cdb.size());
         task.lun = lun;
-        iov = {buffer.data(), buffer.size()};
-        task.iov = buffer.empty() ? nullptr : &iov;
-        task.iovcnt = buffer.empty() ? 0 : 1;
-        task.transfer_length = buffer.size();
-        task.direction = buffer.empty() ? DataDirection::none : dir;
+        task.initiator = initiator;
+        task.iov = iov.empty() ? nullptr : iov.data();
+        task.iovcnt = static_cast<uint32_t>(iov.size());
+        for (const iovec& v : iov) {
+            task.transfer_length += v.iov_len;
+        }
+        task.direction = iov.empty() ? DataDirection::none : dir;
         run(task);
         return task;
+    }
+    // Runs `cdb` on `lun` with a buffer of `buffer.size()` bytes in `dir`; returns the task.
+    Task command(std::initializer_list<uint8_t> cdb, std::vector<uint8_t>& buffer,
+                 DataDirection dir = DataDirection::from_device, uint64_t lun = 0) {
+        std::vector<iovec> iov;
+        if (!buffer.empty()) {
+            iov.push_back({buffer.data(), buffer.size()});
+        }
+        return command_iov(cdb, iov, dir, lun);
     }
     Task command(std::initializer_list<uint8_t> cdb, uint64_t lun = 0) {
         std::vector<uint8_t> none;
@@ -102,7 +113,7 @@ struct Harness {
     Target target{0};
     std::unique_ptr<TargetChannel> channel;
     Recorder recorder;
-    iovec iov{};
+    uint32_t initiator = 0;  // the I_T nexus command() and command_iov() use
 };
 
 inline SenseCode sense_of(const Task& task) {

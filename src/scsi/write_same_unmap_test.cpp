@@ -62,14 +62,8 @@ TEST_F(WriteSameUnmap, PatternFromAFragmentedBlock) {
     }
     std::vector<iovec> iov = {
         {block.data(), 100}, {block.data() + 100, 12}, {block.data() + 112, 400}};
-    Task t;
-    t.cdb = {0x93, 0, 0, 0, 0, 0, 0, 0, 0, 50, 0, 0, 0, 40, 0, 0};
-    t.cdb_length = 16;
-    t.direction = DataDirection::to_device;
-    t.iov = iov.data();
-    t.iovcnt = 3;
-    t.transfer_length = 512;
-    h.run(t);
+    Task t = h.command_iov({0x93, 0, 0, 0, 0, 0, 0, 0, 0, 50, 0, 0, 0, 40, 0, 0}, iov,
+                           DataDirection::to_device);
     ASSERT_EQ(t.status, status::good);
     auto back = read(50, 40);
     for (int b = 0; b < 40; ++b) {
