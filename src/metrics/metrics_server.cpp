@@ -89,6 +89,11 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ListenAddress&
         LOG_WARN(app, "metrics endpoint on {} is reachable beyond this host", address.host);
     }
     server->thread_ = std::thread([&http] { http.listen_after_bind(); });
+    // httplib's stop() does nothing before the listener thread has marked itself running, so
+    // a server stopped right away would never return from accept(): wait for it here.
+    for (int i = 0; i < 5000 && !http.is_running(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     LOG_INFO(app, "metrics on http://{}:{}/metrics", address.host, server->port_);
     return server;
 }
