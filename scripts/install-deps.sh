@@ -11,6 +11,7 @@ build_packages=(
 test_packages=(
   clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format
   qemu-system-x86 qemu-system-common qemu-utils fio
+  jq util-linux  # bench/run.sh (smoke test): JSON fields, taskset
 )
 
 packages=("${build_packages[@]}")
