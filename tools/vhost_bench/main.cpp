@@ -129,7 +129,7 @@ int run(const BenchOptions& o) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
                 all_done = true;
                 for (auto& p : pollers) {
-                    all_done &= p->result().elapsed_ns != 0 || !p->result().failure.empty();
+                    all_done &= p->done();
                 }
                 if (all_done) {
                     break;

@@ -150,16 +150,16 @@ void PollThread::run(uint64_t start_ns) noexcept {
             job->queue().disable_interrupts();  // we busy-poll the used ring
         }
     }
-    if (!timed_phase(start_ns)) {
-        return;
+    if (timed_phase(start_ns)) {
+        bool wrote = false;
+        for (QueueJob* job : jobs_) {
+            wrote |= job->wrote();
+        }
+        if (options_.verify && wrote) {
+            readback_phase();
+        }
     }
-    bool wrote = false;
-    for (QueueJob* job : jobs_) {
-        wrote |= job->wrote();
-    }
-    if (options_.verify && wrote) {
-        readback_phase();
-    }
+    done_.store(true, std::memory_order_release);
 }
 
 }  // namespace vhostd::bench

@@ -2,6 +2,7 @@
 // queues and refills them; optionally sleeps on the call eventfds instead (--interrupts).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,7 +27,10 @@ class PollThread {
     // Runs the timed phase, the drain and (verify) the readback; `start_ns` is the common start
     // on the steady clock.
     void run(uint64_t start_ns) noexcept;
+    // Read result() only after the thread has been joined.
     [[nodiscard]] const ThreadResult& result() const { return result_; }
+    // Whether run() has returned (for the progress line, from another thread).
+    [[nodiscard]] bool done() const { return done_.load(std::memory_order_acquire); }
 
   private:
     bool timed_phase(uint64_t start_ns) noexcept;
@@ -39,6 +43,7 @@ class PollThread {
     const BenchOptions& options_;
     int cpu_;
     ThreadResult result_;
+    std::atomic<bool> done_{false};
 };
 
 uint64_t now_ns() noexcept;
