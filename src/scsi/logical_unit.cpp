@@ -52,7 +52,10 @@ Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(uint64_t lun,
 }
 
 LogicalUnit::LogicalUnit(uint64_t lun, std::shared_ptr<block::Bdev> bdev)
-    : lun_(lun), bdev_(std::move(bdev)), num_blocks_(bdev_->num_blocks()) {
+    : lun_(lun),
+      bdev_(std::move(bdev)),
+      num_blocks_(bdev_->num_blocks()),
+      write_cache_(bdev_->capabilities().flush) {
     // VPD 80h and 83h come from the bdev UUID, which save_config keeps: the guest sees the same
     // disk identity after a restart (udev's /dev/disk/by-id names stay put).
     serial_ = hex_digits(bdev_->uuid());

@@ -46,6 +46,13 @@ class LogicalUnit {
     // An I_T NEXUS RESET of `initiator` completed: raises I_T NEXUS LOSS OCCURRED for it.
     void notify_nexus_reset(uint32_t initiator);
 
+    // The caching mode page's WCE (SBC-3 6.4.5): with the cache disabled every write is made
+    // durable before it completes. Only a bdev with a volatile cache (flush) has one to enable.
+    [[nodiscard]] bool write_cache_enabled() const {
+        return write_cache_.load(std::memory_order_relaxed);
+    }
+    void set_write_cache(bool enabled) { write_cache_.store(enabled, std::memory_order_relaxed); }
+
     // Pending unit attentions, per initiator (SAM-5 5.14).
     [[nodiscard]] UnitAttentions& unit_attentions() { return unit_attentions_; }
     // Persistent reservations (SPC-4 5.12).
@@ -65,6 +72,7 @@ class LogicalUnit {
     std::string serial_;
     std::string product_;
     uint64_t naa_id_ = 0;
+    std::atomic<bool> write_cache_;
     UnitAttentions unit_attentions_;
     Reservations reservations_;
 };

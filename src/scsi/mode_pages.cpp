@@ -25,15 +25,20 @@ size_t build_mode_page(const LogicalUnit& unit, uint8_t page, PageControl pc, ui
     }
     out[0] = page;
     out[1] = static_cast<uint8_t>(length - 2);
+    const bool has_cache = unit.bdev()->capabilities().flush;
     if (pc == PageControl::changeable) {
-        return length;  // nothing can be changed: every changeable bit is 0
+        if (page == 0x08 && has_cache) {
+            out[2] = 0x04;  // WCE
+        }
+        return length;  // every other changeable bit is 0
     }
     switch (page) {
-        case 0x08:
-            if (unit.bdev()->capabilities().flush) {
-                out[2] = 0x04;  // WCE: writes are cached until SYNCHRONIZE CACHE / FUA
-            }
+        case 0x08: {
+            // WCE: writes are cached until SYNCHRONIZE CACHE / FUA.
+            const bool wce = pc == PageControl::current ? unit.write_cache_enabled() : has_cache;
+            out[2] = wce ? 0x04 : 0x00;
             break;
+        }
         case 0x0a:
             out[2] = 0x02;              // GLTSD: no log parameters are saved
             out[3] = 0x10;              // QUEUE ALGORITHM MODIFIER 1: unrestricted reordering

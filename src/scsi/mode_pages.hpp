@@ -1,6 +1,6 @@
 // The mode pages the device has (SPC-4 7.5, SBC-3 6.4): read-write error recovery (01h),
-// caching (08h; WCE says whether the bdev has a volatile write cache) and control (0Ah). No
-// parameter is changeable or savable.
+// caching (08h) and control (0Ah). The one changeable parameter is WCE, on a bdev with a
+// volatile write cache; nothing is savable.
 #pragma once
 
 #include <cstddef>

@@ -2,6 +2,7 @@
 // descriptor and pages; MODE SELECT accepts a parameter list that changes nothing.
 #include <array>
 #include <cstring>
+#include <optional>
 
 #include "scsi/cdb.hpp"
 #include "scsi/command_table.hpp"
@@ -108,7 +109,7 @@ Disposition mode_select(Command& cmd) noexcept {
         set_check_condition(task, sense::parameter_list_length_error);
         return Disposition::done;
     }
-    const LogicalUnit& unit = cmd.lun->unit();
+    LogicalUnit& unit = cmd.lun->unit();
     if (descriptors != 0) {
         const bool long_lba = !six && (p[4] & 0x01) != 0;
         std::array<uint8_t, 16> current{};
@@ -119,8 +120,9 @@ Disposition mode_select(Command& cmd) noexcept {
             return Disposition::done;
         }
     }
-    // Each page must repeat its current values: none is changeable. Every step moves on by
-    // at least 2 bytes, so the walk ends.
+    // Each page must repeat its current values except in changeable bits (WCE). Every step
+    // moves on by at least 2 bytes, so the walk ends. Nothing is applied until all is checked.
+    std::optional<bool> wce;
     uint32_t at = header + descriptors;
     while (at < length) {
         if (length - at < 2 || length - at - 2 < p[at + 1]) {
@@ -128,21 +130,35 @@ Disposition mode_select(Command& cmd) noexcept {
             return Disposition::done;
         }
         uint8_t current[kMaxModePage];
+        uint8_t changeable[kMaxModePage];
         const uint8_t page = p[at] & 0x3f;
-        const size_t n = (p[at] & 0x40) != 0
-                             ? 0  // SPF: subpage format, no subpages here
-                             : build_mode_page(unit, page, PageControl::current, current);
+        const bool subpage_format = (p[at] & 0x40) != 0;  // SPF: no subpages here
+        const size_t n =
+            subpage_format ? 0 : build_mode_page(unit, page, PageControl::current, current);
         if (n == 0 || p[at + 1] != n - 2) {
             set_invalid_field(task, false, static_cast<uint16_t>(at));
             return Disposition::done;
         }
+        build_mode_page(unit, page, PageControl::changeable, changeable);
         for (uint32_t i = 2; i < n; ++i) {
-            if (p[at + i] != current[i]) {
+            if ((p[at + i] & ~changeable[i]) != (current[i] & ~changeable[i])) {
                 set_invalid_field(task, false, static_cast<uint16_t>(at + i));
                 return Disposition::done;
             }
         }
+        if (page == 0x08) {
+            wce = (p[at + 2] & 0x04) != 0;  // checked above unless changeable
+        }
         at += static_cast<uint32_t>(n);
+    }
+    if (wce && *wce != unit.write_cache_enabled()) {
+        unit.set_write_cache(*wce);
+        // SPC-4 7.5.8 / SAM-5 5.14: the other initiators learn that the parameters changed.
+        for (uint32_t i = 0; i < kMaxInitiators; ++i) {
+            if (i != task.initiator) {
+                unit.unit_attentions().raise(i, UnitAttention::mode_parameters_changed);
+            }
+        }
     }
     set_good(task);
     return Disposition::done;

@@ -80,7 +80,9 @@ Disposition read_write(Command& cmd) noexcept {
     const std::span<iovec> iov =
         iov_drop_back({task.iov, task.iovcnt}, task.transfer_length - bytes);
     task.state.blocks = p.blocks;
-    task.state.fua = p.write && p.fua && unit.bdev()->capabilities().flush;
+    // With the write cache disabled (MODE SELECT, WCE=0) every write behaves as FUA.
+    task.state.fua =
+        p.write && (p.fua || !unit.write_cache_enabled()) && unit.bdev()->capabilities().flush;
     return submit_rw(cmd, detail::Step::read_write,
                      p.write ? block::IoType::write : block::IoType::read, p.lba, p.blocks,
                      iov.data(), static_cast<uint32_t>(iov.size()));

@@ -210,6 +210,45 @@ TEST_F(TaskManagement, FuaWriteFlushesAfterWriting) {
     EXPECT_EQ(t.data_transferred, 512u);
 }
 
+TEST_F(TaskManagement, WriteCacheDisabledByModeSelectMakesWritesDurable) {
+    std::vector<uint8_t> page(64);
+    Task t = h.command({0x1a, 0x08, 0x48, 0, 64, 0}, page, DataDirection::from_device, 1);
+    ASSERT_EQ(t.status, status::good);
+    EXPECT_EQ(page[4 + 2], 0x04);  // WCE is changeable on a bdev with a cache
+    t = h.command({0x1a, 0x08, 0x08, 0, 64, 0}, page, DataDirection::from_device, 1);
+    ASSERT_EQ(page[4 + 2] & 0x04, 0x04);
+    std::vector<uint8_t> list(page.begin(), page.begin() + 24);
+    list[0] = 0;
+    list[4 + 2] &= ~0x04;
+    t = h.command({0x15, 0x10, 0, 0, 24, 0}, list, DataDirection::to_device, 1);
+    ASSERT_EQ(t.status, status::good);
+    EXPECT_FALSE(h.target.find(1)->write_cache_enabled());
+    // Another initiator is told (after its POWER ON, which outranks it).
+    h.initiator = 1;
+    EXPECT_EQ(sense_of(h.command({0x00, 0, 0, 0, 0, 0}, 1)).asc, 0x29);
+    EXPECT_EQ(sense_of(h.command({0x00, 0, 0, 0, 0, 0}, 1)),
+              (SenseCode{sense_key::unit_attention, 0x2a, 0x01}));
+    h.initiator = 0;
+
+    std::vector<uint8_t> data(512, 1);
+    iovec v{data.data(), data.size()};
+    Task w;
+    w.cdb = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0};  // no FUA
+    w.cdb_length = 10;
+    w.lun = 1;
+    w.iov = &v;
+    w.iovcnt = 1;
+    w.transfer_length = 512;
+    w.direction = DataDirection::to_device;
+    w.completion = &h.recorder;
+    h.channel->execute(w);
+    bdev->release_all();
+    ASSERT_NE(bdev->channel->held.front(), nullptr);
+    EXPECT_EQ(bdev->channel->held.front()->type, block::IoType::flush);
+    bdev->release_all();
+    EXPECT_EQ(w.status, status::good);
+}
+
 TEST_F(TaskManagement, BackendErrorsMapToSense) {
     Task a;
     start(a, 1);
