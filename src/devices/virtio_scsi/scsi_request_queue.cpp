@@ -51,7 +51,9 @@ ScsiRequestQueue::ScsiRequestQueue(reactor::Reactor& reactor, virtio::Virtqueue 
         .max_descriptors = max_descriptors,
         .max_total_bytes = uint64_t{options.max_sectors} * 512 + 4096,
     };
-    const size_t per_request = max_descriptors + kIovSlack;
+    // Storage for what a well-formed request can hold; a longer chain is refused
+    // (too_many_segments) without sizing every slot for the longest possible chain.
+    const size_t per_request = size_t{options.seg_max} + 8 + kIovSlack;
     iov_arena_.resize(size_t{size} * per_request * 2);
     // One context per ring slot: the driver can never have more requests outstanding.
     requests_.resize(size);
