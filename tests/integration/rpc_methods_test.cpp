@@ -1,6 +1,9 @@
 // Every method through vhostctl (rpc.py's argument style): success paths with SPDK's result
 // shapes, and error paths with a non-zero exit and the server's message.
+#include <atomic>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "fixtures.hpp"
 #include "rpc_test_util.hpp"
@@ -147,6 +150,42 @@ TEST_F(RpcMethods, ApplicationMethods) {
     EXPECT_EQ(vhostctl_json(vhostd_, {"log_get_flags"})["rpc"], true);
     ok({"log_clear_flag", "rpc"});
     fails({"log_set_flag", "nonsense"}, "unknown log flag");
+}
+
+TEST_F(RpcMethods, StatShowsLiveNumbersDuringIo) {
+    const json methods = vhostctl_json(vhostd_, {"rpc_get_methods"});
+    if (std::find(methods.begin(), methods.end(), "bdev_get_iostat") == methods.end()) {
+        GTEST_SKIP() << "bdev_get_iostat is not served by this build";
+    }
+    auto client = connect_client(client_options(vhostd_.socket("vhost.0")));
+    ASSERT_TRUE(client);
+    std::atomic<bool> stop{false};
+    std::thread io([&] {
+        const auto data = pattern(3, 4096);
+        for (uint64_t i = 0; !stop; ++i) {
+            (void)client->write((i * 8) % 4096, data);
+        }
+    });
+    const CommandResult r = vhostctl(vhostd_, {"stat", "-i", "0.3", "-n", "2"});
+    stop = true;
+    io.join();
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Two intervals: a header and a Malloc0 line each, with I/O counted.
+    std::istringstream lines(r.out);
+    std::string line;
+    int rows = 0;
+    while (std::getline(lines, line)) {
+        if (line.rfind("Malloc0", 0) == 0) {
+            ++rows;
+            std::istringstream fields(line.substr(7));
+            double iops = 0;
+            double mib_s = 0;
+            fields >> iops >> mib_s;
+            EXPECT_GT(iops, 0) << line;
+            EXPECT_GT(mib_s, 0) << line;
+        }
+    }
+    EXPECT_EQ(rows, 2) << r.out;
 }
 
 TEST_F(RpcMethods, ClientSideErrors) {
