@@ -68,9 +68,20 @@ struct TaskManagement : ::testing::Test {
         EXPECT_TRUE(h.channel->attach(*unit).has_value());
         h.command({0x00, 0, 0, 0, 0, 0}, 1);
     }
-    // Starts a READ(10) of one block with `tag` on LUN 1 without waiting.
-    void start(Task& t, uint64_t tag, uint32_t initiator = 0) {
-        t.cdb = {0x28, 0, 0, 0, 0, static_cast<uint8_t>(tag), 0, 0, 1, 0};
+    // Starts a READ(10) (or WRITE(10), with FUA if asked) of one block at LBA `tag` with `tag`
+    // on LUN 1 without waiting.
+    void start(Task& t, uint64_t tag, uint32_t initiator = 0, bool write = false,
+               bool fua = false) {
+        t.cdb = {static_cast<uint8_t>(write ? 0x2a : 0x28),
+                 static_cast<uint8_t>(fua ? 0x08 : 0),
+                 0,
+                 0,
+                 0,
+                 static_cast<uint8_t>(tag),
+                 0,
+                 0,
+                 1,
+                 0};
         t.cdb_length = 10;
         t.lun = 1;
         t.tag = tag;
@@ -80,7 +91,7 @@ struct TaskManagement : ::testing::Test {
         t.iov = &iovs.back();
         t.iovcnt = 1;
         t.transfer_length = 512;
-        t.direction = DataDirection::from_device;
+        t.direction = write ? DataDirection::to_device : DataDirection::from_device;
         t.completion = &h.recorder;
         h.channel->execute(t);
     }
@@ -187,18 +198,8 @@ TEST_F(TaskManagement, HotRemoveFailsInFlightTasksThenDestroysTheChannel) {
 }
 
 TEST_F(TaskManagement, FuaWriteFlushesAfterWriting) {
-    std::vector<uint8_t> data(512, 1);
-    iovec v{data.data(), data.size()};
     Task t;
-    t.cdb = {0x2a, 0x08, 0, 0, 0, 0, 0, 0, 1, 0};
-    t.cdb_length = 10;
-    t.lun = 1;
-    t.iov = &v;
-    t.iovcnt = 1;
-    t.transfer_length = 512;
-    t.direction = DataDirection::to_device;
-    t.completion = &h.recorder;
-    h.channel->execute(t);
+    start(t, 0, 0, true, true);
     ASSERT_EQ(bdev->channel->held.front()->type, block::IoType::write);
     bdev->release_all();
     ASSERT_NE(bdev->channel->held.front(), nullptr);
@@ -230,18 +231,8 @@ TEST_F(TaskManagement, WriteCacheDisabledByModeSelectMakesWritesDurable) {
               (SenseCode{sense_key::unit_attention, 0x2a, 0x01}));
     h.initiator = 0;
 
-    std::vector<uint8_t> data(512, 1);
-    iovec v{data.data(), data.size()};
     Task w;
-    w.cdb = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0};  // no FUA
-    w.cdb_length = 10;
-    w.lun = 1;
-    w.iov = &v;
-    w.iovcnt = 1;
-    w.transfer_length = 512;
-    w.direction = DataDirection::to_device;
-    w.completion = &h.recorder;
-    h.channel->execute(w);
+    start(w, 0, 0, true, false);  // no FUA
     bdev->release_all();
     ASSERT_NE(bdev->channel->held.front(), nullptr);
     EXPECT_EQ(bdev->channel->held.front()->type, block::IoType::flush);
