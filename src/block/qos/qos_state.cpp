@@ -30,7 +30,7 @@ void QosState::refill_if_new_slice(uint64_t now) noexcept {
     // One channel wins the slice change and refills; the others see the new index.
     if (slice > seen && slice_.compare_exchange_strong(seen, slice, std::memory_order_relaxed)) {
         for (TokenBucket& bucket : buckets_) {
-            bucket.refill();
+            bucket.refill(slice - seen);
         }
     }
 }

@@ -18,8 +18,9 @@ class TokenBucket {
         return per_slice_.load(std::memory_order_relaxed) != 0;
     }
 
-    // The budget of a new timeslice (called once per slice, by whichever channel saw it first).
-    void refill() noexcept;
+    // The budget of a new timeslice, `elapsed` slices after the last refill (called by
+    // whichever channel saw the new slice first). A debt is paid by every elapsed slice.
+    void refill(uint64_t elapsed = 1) noexcept;
     // Whether `amount` may start now; if so, it is taken from this slice's budget. I/O
     // budgets are all-or-nothing; byte budgets need only a positive balance.
     [[nodiscard]] bool has_tokens() const noexcept {
