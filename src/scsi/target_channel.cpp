@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/log.hpp"
+#include "block/bdev_channel.hpp"
 #include "scsi/command.hpp"
 #include "scsi/lun_channel.hpp"
 #include "scsi/sense.hpp"
@@ -31,7 +32,8 @@ Result<void> TargetChannel::attach(std::shared_ptr<LogicalUnit> unit) {
     if (find(unit->lun()) != nullptr) {
         return make_error(EEXIST, "target {}: LUN {} already attached", target_id_, unit->lun());
     }
-    auto backend = VHOSTD_TRY(unit->bdev()->create_channel(reactor_));
+    // The bdev layer's channel, so SCSI I/O is counted in the bdev's statistics and obeys QoS.
+    auto backend = VHOSTD_TRY(block::open_channel(*unit->bdev(), reactor_));
     auto channel = std::make_unique<LunChannel>(*this, std::move(unit), std::move(backend));
     auto at = std::lower_bound(luns_.begin(), luns_.end(), channel->lun(),
                                [](const auto& c, uint64_t lun) { return c->lun() < lun; });

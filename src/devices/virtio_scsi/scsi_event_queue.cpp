@@ -54,10 +54,7 @@ reactor::PollResult ScsiEventQueue::process_requests() noexcept {
         kept_[slot] = Buffer{*head, chain.writable()};
         ++count_;
     }
-    if (missed_ && count_ != 0) {
-        // Tell the driver, as soon as it can hear it, that it missed something.
-        fill(Event{.event = event::kNoEvent});
-    }
+    deliver_pending();
     return taken != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
 }
 
@@ -66,6 +63,10 @@ void ScsiEventQueue::post(const Event& event) {
         return;
     }
     if (count_ == 0) {
+        if (pending_count_ < pending_.size()) {
+            pending_[pending_count_++] = event;
+            return;
+        }
         LOG_RATELIMITED(virtio_scsi, warn, "event queue {}: no buffer, event {} dropped",
                         queue().index(), event.event);
         missed_ = true;
@@ -73,6 +74,20 @@ void ScsiEventQueue::post(const Event& event) {
     }
     fill(event);
     queue().flush_used();  // outside poll(): publish and interrupt now
+}
+
+void ScsiEventQueue::deliver_pending() {
+    size_t delivered = 0;
+    while (delivered < pending_count_ && count_ != 0) {
+        fill(pending_[delivered++]);
+    }
+    std::move(pending_.begin() + static_cast<std::ptrdiff_t>(delivered),
+              pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_), pending_.begin());
+    pending_count_ -= delivered;
+    if (missed_ && count_ != 0) {
+        // Tell the driver, as soon as it can hear it, that it missed something.
+        fill(Event{.event = event::kNoEvent});
+    }
 }
 
 void ScsiEventQueue::fill(const Event& event) {

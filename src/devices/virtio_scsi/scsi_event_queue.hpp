@@ -1,12 +1,15 @@
 // ScsiEventQueue: the virtio-scsi event queue (5.6.6.3). The driver posts empty buffers; the
 // device keeps them and fills one whenever it has something to report (a target appeared or
-// went away, a LUN's capacity changed). An event with no buffer to go into is dropped and the
-// next one carries VIRTIO_SCSI_T_EVENTS_MISSED, after which a Linux driver rescans the bus.
+// went away, a LUN's capacity changed). An event with no buffer to go into waits in a short
+// queue until the driver posts one (it may not have taken its buffers yet when a target is
+// hot-plugged); past that queue it is dropped and the next event delivered carries
+// VIRTIO_SCSI_T_EVENTS_MISSED, after which a Linux driver rescans the bus.
 //
 // Kept buffers are not "in flight" for stop(): if the frontend stops the ring (GET_VRING_BASE),
 // they are consumed without an answer; a driver reposts its event buffers on reset.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -35,6 +38,11 @@ class ScsiEventQueue final : public virtio::QueueHandler {
     };
 
     void fill(const Event& event);
+    void deliver_pending();
+
+    // Bounded: hot-plug is driven by RPC calls, but a driver that never posts buffers must not
+    // make the device hold an unbounded backlog.
+    static constexpr size_t kMaxPendingEvents = 8;
 
     std::shared_ptr<ScsiReactorState> state_;
     std::vector<iovec> iov_arena_;
@@ -43,6 +51,8 @@ class ScsiEventQueue final : public virtio::QueueHandler {
     std::vector<Buffer> kept_;
     size_t first_ = 0;  // oldest kept buffer
     size_t count_ = 0;
+    std::array<Event, kMaxPendingEvents> pending_{};  // events waiting for a buffer, oldest first
+    size_t pending_count_ = 0;
     bool missed_ = false;
 };
 
