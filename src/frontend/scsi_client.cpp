@@ -212,11 +212,15 @@ Result<uint16_t> ScsiClient::submit(const ScsiCommand& command, uint16_t request
     uint8_t* req = slot_host(q, slot, 0);
     std::memset(req, 0, kResponseOffset);
     std::memcpy(req, &header, sizeof(header));
-    std::memcpy(req + sizeof(header), command.cdb.data(), command.cdb.size());
+    if (!command.cdb.empty()) {  // an empty span's data() may be null: memcpy's UB
+        std::memcpy(req + sizeof(header), command.cdb.data(), command.cdb.size());
+    }
     std::memset(slot_host(q, slot, kResponseOffset), 0xff, sizeof(scsi::CmdResponse));
     uint8_t* data_host = q.data.host + uint64_t{slot} * options_.data_per_slot;
     const uint64_t data_gpa = q.data.gpa + uint64_t{slot} * options_.data_per_slot;
-    std::memcpy(data_host, command.data_out.data(), command.data_out.size());
+    if (!command.data_out.empty()) {
+        std::memcpy(data_host, command.data_out.data(), command.data_out.size());
+    }
     q.data_in_length[slot] = command.data_in_length;
 
     std::vector<Segment> segments;
