@@ -94,7 +94,7 @@ TEST_F(QosTest, BandwidthLimitHolds) {
               true);
     const double limited = read_rate(*client, std::chrono::seconds(2));
     EXPECT_LE(limited, 1.1 * 256);
-    EXPECT_GE(limited, 0.9 * 256);
+    EXPECT_GE(limited, 0.5 * 256);  // loose for the QD1 client, as in IopsLimitHoldsAndZeroLiftsIt
     // Writes are not limited by a read limit: none of them waits for tokens.
     const auto queued = [&] {
         return call("bdev_get_iostat",
