@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/log.hpp"
+#include "frontend/mem_table.hpp"
 
 namespace vhostd::frontend {
 
@@ -160,19 +161,7 @@ Result<void> BlkClient::set_memory() {
         }
         return {};
     }
-    vu::MemoryTable table{};
-    std::array<int, vu::kMaxMemTableRegions> fds{};
-    table.num_regions = static_cast<uint32_t>(regions.size());
-    for (size_t i = 0; i < regions.size(); ++i) {
-        table.regions[i] = regions[i].wire();
-        fds[i] = regions[i].fd;
-    }
-    // Only num_regions entries travel.
-    const size_t size =
-        offsetof(vu::MemoryTable, regions) + sizeof(vu::MemoryRegion) * regions.size();
-    return connection_.request(vu::Request::set_mem_table,
-                               std::as_bytes(std::span(&table, 1)).first(size),
-                               std::span(fds).first(regions.size()));
+    return send_mem_table(connection_, regions);
 }
 
 Result<void> BlkClient::start_queues() {

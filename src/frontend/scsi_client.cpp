@@ -6,6 +6,8 @@
 #include <array>
 #include <cstring>
 
+#include "frontend/mem_table.hpp"
+
 namespace vhostd::frontend {
 
 namespace vu = vhost_user;
@@ -104,19 +106,7 @@ Result<void> ScsiClient::negotiate() {
 }
 
 Result<void> ScsiClient::set_memory() {
-    const auto regions = ram_.regions();
-    vu::MemoryTable table{};
-    std::array<int, vu::kMaxMemTableRegions> fds{};
-    table.num_regions = static_cast<uint32_t>(regions.size());
-    for (size_t i = 0; i < regions.size(); ++i) {
-        table.regions[i] = regions[i].wire();
-        fds[i] = regions[i].fd;
-    }
-    const size_t size =
-        offsetof(vu::MemoryTable, regions) + sizeof(vu::MemoryRegion) * regions.size();
-    return connection_.request(vu::Request::set_mem_table,
-                               std::as_bytes(std::span(&table, 1)).first(size),
-                               std::span(fds).first(regions.size()));
+    return send_mem_table(connection_, ram_.regions());
 }
 
 Result<void> ScsiClient::start_queue(uint16_t index) {
