@@ -3,9 +3,12 @@
 // implement Bdev and BackendChannel; they never see virtio or SCSI.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -41,6 +44,10 @@ class BackendChannel {
     virtual void submit(IoRequest& request) noexcept = 0;
 };
 
+// A bdev's size in blocks. The bdev shares it with its channels, so that a resize reaches
+// their range checks without a message: written on the control reactor, read anywhere.
+using SharedBlockCount = std::shared_ptr<std::atomic<uint64_t>>;
+
 class Bdev {
   public:
     // An empty `uuid` gets a random RFC 4122 version 4 UUID; a given one must be valid
@@ -54,8 +61,11 @@ class Bdev {
     [[nodiscard]] const std::string& name() const { return name_; }
     [[nodiscard]] const std::string& product_name() const { return product_; }  // "Malloc disk"
     [[nodiscard]] uint32_t block_size() const { return block_size_; }
-    [[nodiscard]] uint64_t num_blocks() const { return num_blocks_; }
-    [[nodiscard]] uint64_t size_bytes() const { return uint64_t{block_size_} * num_blocks_; }
+    [[nodiscard]] uint64_t num_blocks() const {
+        return num_blocks_->load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] uint64_t size_bytes() const { return uint64_t{block_size_} * num_blocks(); }
+    [[nodiscard]] const SharedBlockCount& shared_num_blocks() const { return num_blocks_; }
     [[nodiscard]] const Capabilities& capabilities() const { return caps_; }
     // A stable UUID string (generated at creation unless the caller supplied one).
     [[nodiscard]] const std::string& uuid() const { return uuid_; }
@@ -75,15 +85,28 @@ class Bdev {
     [[nodiscard]] qos::QosState& qos() { return qos_; }
     [[nodiscard]] const qos::QosState& qos() const { return qos_; }
 
+    // --- resize (SPDK's SPDK_BDEV_EVENT_RESIZE): control reactor only ---
+    // `listener` runs after each change of num_blocks(). Returns a token for removal.
+    using ResizeListener = std::function<void(const Bdev&)>;
+    [[nodiscard]] uint64_t add_resize_listener(ResizeListener listener);
+    void remove_resize_listener(uint64_t token);
+
+  protected:
+    // For backends' resize operations, once their storage has the new size: publishes it to
+    // the channels and tells the listeners. A no-op when the size is unchanged.
+    void set_num_blocks(uint64_t num_blocks);
+
   private:
     std::string name_;
     std::string product_;
     uint32_t block_size_;
-    uint64_t num_blocks_;
+    SharedBlockCount num_blocks_;
     Capabilities caps_;
     std::string uuid_;
     stats::BdevStats stats_;
     qos::QosState qos_;
+    std::vector<std::pair<uint64_t, ResizeListener>> resize_listeners_;
+    uint64_t next_listener_token_ = 1;
 };
 
 }  // namespace vhostd::block

@@ -8,8 +8,9 @@ bool is_well_formed(const IoRequest& request, const RequestLimits& limits) noexc
         return true;  // covers the whole device; offset and length are meaningless
     }
     const uint32_t bs = limits.block_size;
-    if (bs == 0 || request.offset % bs != 0 || request.length % bs != 0 ||
-        request.offset > limits.size_bytes || request.length > limits.size_bytes - request.offset) {
+    const uint64_t size = limits.size_bytes();
+    if (bs == 0 || request.offset % bs != 0 || request.length % bs != 0 || request.offset > size ||
+        request.length > size - request.offset) {
         return false;
     }
     if (request.type != IoType::read && request.type != IoType::write) {

@@ -11,14 +11,21 @@
 namespace vhostd::block {
 
 // What a channel needs to know about its bdev to check requests; copied into the channel so
-// the I/O path does not chase the Bdev.
+// the I/O path does not chase the Bdev. The block count is shared, so a resize reaches it.
 struct RequestLimits {
     uint32_t block_size = 0;
-    uint64_t size_bytes = 0;
+    SharedBlockCount num_blocks;
     Capabilities caps;
 
     static RequestLimits of(const Bdev& bdev) {
-        return {bdev.block_size(), bdev.size_bytes(), bdev.capabilities()};
+        return {bdev.block_size(), bdev.shared_num_blocks(), bdev.capabilities()};
+    }
+    // For tests and tools that have no Bdev: a fixed size.
+    static RequestLimits fixed(uint32_t block_size, uint64_t num_blocks, Capabilities caps = {}) {
+        return {block_size, std::make_shared<std::atomic<uint64_t>>(num_blocks), caps};
+    }
+    [[nodiscard]] uint64_t size_bytes() const {
+        return uint64_t{block_size} * num_blocks->load(std::memory_order_relaxed);
     }
 };
 

@@ -9,7 +9,7 @@ namespace vhostd::block {
 namespace {
 
 RequestLimits limits(Capabilities caps = {}) {
-    return {512, 512 * 100, caps};
+    return RequestLimits::fixed(512, 100, caps);
 }
 
 IoRequest transfer(IoType type, uint64_t offset, iovec* iov, uint32_t iovcnt) {

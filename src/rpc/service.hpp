@@ -41,6 +41,8 @@ struct Service {
 };
 
 void register_bdev_methods(MethodTable& table, Service& service);
+// bdev_null_resize, bdev_uring_rescan.
+void register_bdev_resize_methods(MethodTable& table, Service& service);
 // rpc_get_methods, spdk_get_version, framework_get_reactors, log_*.
 void register_app_methods(MethodTable& table, Service& service);
 // save_config and the methods rpc.py's save_config uses (framework_get_subsystems,
@@ -59,6 +61,7 @@ void register_compat_methods(MethodTable& table);
 // Every method vhostd knows.
 inline void register_all_methods(MethodTable& table, Service& service) {
     register_bdev_methods(table, service);
+    register_bdev_resize_methods(table, service);
     register_vhost_methods(table, service);
     register_stats_methods(table, service);
     register_scsi_methods(table, service);

@@ -1,6 +1,7 @@
 // ScsiTargetSet: the SCSI targets of one vhost-user-scsi controller as the control reactor
 // manages them: which bdev each target number serves and the claim held on it. The device
-// (virtio_scsi::ScsiDevice) does the data-path side; this keeps names and claims in step.
+// (virtio_scsi::ScsiDevice) does the data-path side; this keeps names and claims in step, and
+// passes each target bdev's resizes on to the device (capacity-changed unit attention).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,8 @@ namespace vhostd::targets {
 struct ScsiTargetInfo {
     uint32_t id = 0;
     std::string bdev_name;
+    std::shared_ptr<block::Bdev> bdev;
+    uint64_t resize_listener = 0;  // the token of the listener that reports resizes to the guest
 };
 
 class ScsiTargetSet : public std::enable_shared_from_this<ScsiTargetSet> {
@@ -40,6 +43,8 @@ class ScsiTargetSet : public std::enable_shared_from_this<ScsiTargetSet> {
 
   private:
     [[nodiscard]] std::string holder(uint32_t num) const;
+    // Forgets target `id`: stops listening to its bdev's resizes and drops it from targets_.
+    void forget(uint32_t id);
 
     std::string ctrlr_;
     std::shared_ptr<virtio_scsi::ScsiDevice> device_;

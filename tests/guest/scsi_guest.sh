@@ -4,7 +4,8 @@
 # shellcheck shell=bash disable=SC2034,SC2154 # variables shared with run_guest_test.sh
 
 # Target 0: a uring bdev over the backing file (the host checks the guest's marker in it).
-# Target 1: a 64 MiB malloc bdev. Malloc2 waits for the hot-plug step.
+# Target 1: a 64 MiB malloc bdev. Malloc2 waits for the hot-plug step. Target 3: a 16 MiB
+# null bdev that the resize step grows to 32 MiB.
 target_vhostd_scsi() {
   local bin=${VHOSTD_BIN:-} ctrlr=scsi.0 cpumask=${VHOSTD_GUEST_CPUMASK:-0x1}
   [[ -n $bin && -x $bin ]] || die "vhostd binary not found (VHOSTD_BIN='$bin'; pass --vhostd PATH)"
@@ -20,7 +21,9 @@ target_vhostd_scsi() {
         { "method": "bdev_malloc_create",
           "params": { "name": "Malloc1", "num_blocks": 131072, "block_size": 512 } },
         { "method": "bdev_malloc_create",
-          "params": { "name": "Malloc2", "num_blocks": 65536, "block_size": 512 } }
+          "params": { "name": "Malloc2", "num_blocks": 65536, "block_size": 512 } },
+        { "method": "bdev_null_create",
+          "params": { "name": "Null3", "num_blocks": 32768, "block_size": 512 } }
       ]
     },
     {
@@ -31,7 +34,9 @@ target_vhostd_scsi() {
         { "method": "vhost_scsi_controller_add_target",
           "params": { "ctrlr": "$ctrlr", "scsi_target_num": 0, "bdev_name": "disk0" } },
         { "method": "vhost_scsi_controller_add_target",
-          "params": { "ctrlr": "$ctrlr", "scsi_target_num": 1, "bdev_name": "Malloc1" } }
+          "params": { "ctrlr": "$ctrlr", "scsi_target_num": 1, "bdev_name": "Malloc1" } },
+        { "method": "vhost_scsi_controller_add_target",
+          "params": { "ctrlr": "$ctrlr", "scsi_target_num": 3, "bdev_name": "Null3" } }
       ]
     }
   ]
@@ -67,10 +72,11 @@ while True:
 PY
 }
 
-# Called while the guest runs: the guest prints @@VHOSTD-GUEST-HOTPLUG add|remove@@ and waits
-# for the disk to appear or go.
+# Called while the guest runs: the guest prints @@VHOSTD-GUEST-HOTPLUG add|remove|resize@@ and
+# waits for the disk to appear, go, or change size.
 scsi_hotplug_added=0
 scsi_hotplug_removed=0
+scsi_resized=0
 scsi_guest_hook() {
   if ((!scsi_hotplug_added)) && grep -q '@@VHOSTD-GUEST-HOTPLUG add@@' "$work/console.log"; then
     scsi_hotplug_added=1
@@ -81,6 +87,11 @@ scsi_guest_hook() {
     scsi_hotplug_removed=1
     say "hot-plug: removing SCSI target 2: $(scsi_rpc vhost_scsi_controller_remove_target \
       '{"ctrlr": "scsi.0", "scsi_target_num": 2}')"
+  fi
+  if ((!scsi_resized)) && grep -q '@@VHOSTD-GUEST-HOTPLUG resize@@' "$work/console.log"; then
+    scsi_resized=1
+    say "resize: growing Null3 (target 3) to 32 MiB: $(scsi_rpc bdev_null_resize \
+      '{"name": "Null3", "new_size": 32}')"
   fi
   return 0
 }

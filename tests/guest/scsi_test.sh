@@ -1,7 +1,8 @@
 # Guest side of the virtio-scsi acceptance test (busybox sh; runs after guest_lib.sh).
 # Parameters come from run_guest_test.sh: EXPECT_SIZE EXPECT_LBS EXPECT_QUEUES PATTERN_SIZE
 # PATTERN_OFFSET FIO_OFFSET FIO_SIZE MARKER_SIZE MARKER_OFFSET. Target 0 is the backing file
-# (EXPECT_SIZE bytes), target 1 a 64 MiB RAM disk; target 2 is hot-plugged and removed.
+# (EXPECT_SIZE bytes), target 1 a 64 MiB RAM disk; target 2 is hot-plugged and removed;
+# target 3 (a null disk) grows from 16 to 32 MiB while the guest runs.
 
 # sd_of TARGET: the sd disk at SCSI address *:0:TARGET:0, if any.
 sd_of() {
@@ -88,6 +89,16 @@ step "hot-unplug: target 2 removed over RPC disappears"
 echo "@@VHOSTD-GUEST-HOTPLUG remove@@"
 wait_for '! sd_of 2 >/dev/null' 60 "removed target 2 is still there"
 info "remaining disks: $(ls /sys/block | tr '\n' ' ')"
+
+step "resize: target 3 grows from 16 to 32 MiB and the guest sees it"
+wait_for 'sd_of 3 >/dev/null' 30 "target 3 did not appear"
+s3=/sys/block/$(sd_of 3)/size
+expect_eq "$(($(cat "$s3") * 512))" 16777216 "target 3 size before the resize"
+echo "@@VHOSTD-GUEST-HOTPLUG resize@@"
+# The PARAM_CHANGE event (2Ah/09h) makes the driver rescan the disk; sd reads the new capacity.
+wait_for '[ "$(cat "$s3")" = 65536 ]' 60 "target 3 still has $(cat "$s3") sectors after the resize"
+run dd if=/dev/$(sd_of 3) of=/dev/null bs=4k skip=$((32 * 256 - 1)) count=1 iflag=direct status=none
+info "target 3: $(cat "$s3") sectors after the resize"
 
 step "the other disks still work"
 run dd if="$d1" of=/tmp/readback bs=1M skip="$PATTERN_OFFSET" count="$PATTERN_SIZE" \

@@ -67,6 +67,9 @@ TEST_F(RpcMethods, NullAndUringBdevs) {
     const json null = vhostctl_json(vhostd_, {"bdev_get_bdevs", "-b", "Null0"});
     EXPECT_EQ(null[0]["uuid"], "1b2c3d4e-0000-4000-8000-000000000001");
     EXPECT_EQ(null[0]["num_blocks"], 32768);
+    EXPECT_EQ(ok({"bdev_null_resize", "Null0", "32"}), "true\n");
+    EXPECT_EQ(vhostctl_json(vhostd_, {"bdev_get_bdevs", "-b", "Null0"})[0]["num_blocks"], 65536);
+    fails({"bdev_null_resize", "Null0", "8"}, "must not be smaller");
     fails({"bdev_malloc_delete", "Null0"}, "not a malloc bdev");
     ok({"bdev_null_delete", "Null0"});
 
@@ -77,6 +80,9 @@ TEST_F(RpcMethods, NullAndUringBdevs) {
     const json uring = vhostctl_json(vhostd_, {"bdev_get_bdevs", "-b", "Uring0"});
     EXPECT_EQ(uring[0]["driver_specific"]["uring"]["filename"], file);
     EXPECT_EQ(uring[0]["num_blocks"], 8192);
+    ASSERT_EQ(::truncate(file.c_str(), 8 << 20), 0);
+    ok({"bdev_uring_rescan", "Uring0"});
+    EXPECT_EQ(vhostctl_json(vhostd_, {"bdev_get_bdevs", "-b", "Uring0"})[0]["num_blocks"], 16384);
     ok({"bdev_uring_delete", "Uring0"});
     fails({"bdev_uring_create", vhostd_.dir() + "/missing.img", "Uring1"}, "missing.img");
 }

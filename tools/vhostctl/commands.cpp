@@ -135,6 +135,23 @@ void add_bdev_commands(CLI::App& app, Action& action) {
         sub->add_option("name", *name, "bdev name")->required();
     }
 
+    struct Resize {
+        std::string name;
+        uint64_t new_size = 0;
+    };
+    auto r = std::make_shared<Resize>();
+    sub = method(app, action, "bdev_null_resize", "grow a null bdev", [r] {
+        return json{{"name", r->name}, {"new_size", r->new_size}};
+    });
+    sub->add_option("name", r->name, "bdev name")->required();
+    sub->add_option("new_size", r->new_size, "new size in MiB")->required();
+    auto rescan = std::make_shared<std::string>();
+    sub =
+        method(app, action, "bdev_uring_rescan", "pick up a uring bdev's new file size", [rescan] {
+            return json{{"name", *rescan}};
+        });
+    sub->add_option("name", *rescan, "bdev name")->required();
+
     struct Get {
         std::optional<std::string> name;
         std::optional<uint64_t> timeout;

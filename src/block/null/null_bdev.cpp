@@ -22,6 +22,8 @@ class NullChannel final : public DeferredChannel {
 
 class NullBdev final : public Bdev {
   public:
+    using Bdev::set_num_blocks;
+
     NullBdev(const NullParams& p, std::string uuid)
         : Bdev(p.name, "Null disk", p.block_size, p.num_blocks, capabilities(), std::move(uuid)) {}
 
@@ -48,6 +50,28 @@ class NullBdev final : public Bdev {
 };
 
 }  // namespace
+
+Result<void> bdev_null_resize(Bdev& bdev, uint64_t new_size_mib) {
+    auto* null = dynamic_cast<NullBdev*>(&bdev);
+    if (null == nullptr) {
+        return make_error(EINVAL, "bdev {} is not a null bdev", bdev.name());
+    }
+    constexpr uint64_t kMiB = uint64_t{1} << 20;
+    uint64_t bytes = 0;
+    if (__builtin_mul_overflow(new_size_mib, kMiB, &bytes) || bytes % bdev.block_size() != 0) {
+        return make_error(EINVAL, "bdev {}: {} MiB is not a whole number of {}-byte blocks",
+                          bdev.name(), new_size_mib, bdev.block_size());
+    }
+    const uint64_t blocks = bytes / bdev.block_size();
+    if (blocks < bdev.num_blocks()) {
+        return make_error(EINVAL,
+                          "bdev {}: the new size ({} MiB) must not be smaller than the "
+                          "current one ({} blocks of {} bytes)",
+                          bdev.name(), new_size_mib, bdev.num_blocks(), bdev.block_size());
+    }
+    null->set_num_blocks(blocks);
+    return {};
+}
 
 Result<std::shared_ptr<Bdev>> bdev_null_create(const NullParams& params) {
     VHOSTD_TRY(check_bdev_name(params.name));

@@ -21,4 +21,8 @@ struct NullParams {
 
 [[nodiscard]] Result<std::shared_ptr<Bdev>> bdev_null_create(const NullParams& params);
 
+// SPDK's bdev_null_resize: grows null bdev `bdev` to `new_size_mib` MiB. Shrinking is refused
+// (as SPDK does), as is a size that is not a whole number of blocks or a non-null bdev.
+[[nodiscard]] Result<void> bdev_null_resize(Bdev& bdev, uint64_t new_size_mib);
+
 }  // namespace vhostd::block

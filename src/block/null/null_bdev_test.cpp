@@ -49,6 +49,54 @@ TEST(NullBdev, ManyRequestsInFlightAllCompleteOnce) {
     EXPECT_EQ(h.recorder.completed, reqs.size());  // exactly once
 }
 
+TEST(NullBdev, GrowsAndTellsListenersAndChannels) {
+    auto bdev = bdev_null_create({"Null0", 2048, 512, {}});  // 1 MiB
+    ASSERT_TRUE(bdev.has_value());
+    Bdev& b = **bdev;
+    testing::Harness h(b);  // a channel created before the resize
+    int heard = 0;
+    uint64_t seen = 0;
+    const uint64_t token = b.add_resize_listener([&](const Bdev& resized) {
+        ++heard;
+        seen = resized.num_blocks();
+    });
+    EXPECT_EQ(h.range(IoType::write_zeroes, 1 << 20, 4096), IoStatus::io_error);  // past end
+
+    ASSERT_TRUE(bdev_null_resize(b, 3).has_value());
+    EXPECT_EQ(b.num_blocks(), 3U * 2048);
+    EXPECT_EQ(heard, 1);
+    EXPECT_EQ(seen, 3U * 2048);
+    EXPECT_EQ(h.range(IoType::write_zeroes, 1 << 20, 4096), IoStatus::success);  // now inside
+
+    ASSERT_TRUE(bdev_null_resize(b, 3).has_value());  // same size: nobody is told
+    EXPECT_EQ(heard, 1);
+    EXPECT_EQ(bdev_null_resize(b, 2).error().code, EINVAL);           // never shrinks (SPDK's rule)
+    EXPECT_EQ(bdev_null_resize(b, UINT64_MAX).error().code, EINVAL);  // overflow
+    EXPECT_EQ(b.num_blocks(), 3U * 2048);
+
+    b.remove_resize_listener(token);
+    ASSERT_TRUE(bdev_null_resize(b, 4).has_value());
+    EXPECT_EQ(heard, 1);
+}
+
+TEST(NullBdev, ListenersMayRemoveThemselvesWhileBeingTold) {
+    auto bdev = bdev_null_create({"Null0", 2048, 512, {}});
+    ASSERT_TRUE(bdev.has_value());
+    Bdev& b = **bdev;
+    int first = 0;
+    int second = 0;
+    uint64_t token = 0;
+    token = b.add_resize_listener([&](const Bdev&) {
+        ++first;
+        b.remove_resize_listener(token);
+    });
+    (void)b.add_resize_listener([&](const Bdev&) { ++second; });
+    ASSERT_TRUE(bdev_null_resize(b, 2).has_value());
+    ASSERT_TRUE(bdev_null_resize(b, 3).has_value());
+    EXPECT_EQ(first, 1);
+    EXPECT_EQ(second, 2);
+}
+
 TEST(NullBdev, RefusesBadParametersAndDescribesItself) {
     EXPECT_EQ(bdev_null_create({"Null0", 0, 512, {}}).error().message,
               "bdev Null0: num_blocks must be greater than 0");

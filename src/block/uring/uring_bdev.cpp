@@ -86,4 +86,26 @@ Result<std::shared_ptr<Bdev>> bdev_uring_create(const UringParams& params) {
                                        std::move(file));
 }
 
+Result<uint64_t> bdev_uring_rescan(Bdev& bdev, bool may_shrink) {
+    auto* uring = dynamic_cast<UringBdev*>(&bdev);
+    if (uring == nullptr) {
+        return make_error(EINVAL, "bdev {} is not a uring bdev", bdev.name());
+    }
+    auto size = current_size_bytes(uring->file());
+    if (!size) {
+        return make_error(size.error().code, "bdev {}: {}", bdev.name(), size.error().message);
+    }
+    const uint64_t blocks = *size / bdev.block_size();
+    if (blocks == 0) {
+        return make_error(EINVAL, "bdev {}: {} now holds {} bytes, less than one block",
+                          bdev.name(), uring->file().filename, *size);
+    }
+    if (blocks < bdev.num_blocks() && !may_shrink) {
+        return make_error(EBUSY, "bdev {}: {} shrank to {} blocks from {}, but the bdev is in use",
+                          bdev.name(), uring->file().filename, blocks, bdev.num_blocks());
+    }
+    uring->set_num_blocks(blocks);
+    return blocks;
+}
+
 }  // namespace vhostd::block

@@ -22,6 +22,11 @@ struct UringParams {
 
 [[nodiscard]] Result<std::shared_ptr<Bdev>> bdev_uring_create(const UringParams& params);
 
+// SPDK's bdev_uring_rescan: reads the size of the file or device again and resizes `bdev` to
+// the whole blocks it holds. Shrinking is refused unless `may_shrink` (SPDK refuses it while
+// the bdev is open: a guest would lose blocks under its feet). Returns the new block count.
+[[nodiscard]] Result<uint64_t> bdev_uring_rescan(Bdev& bdev, bool may_shrink);
+
 class UringBdev final : public Bdev {
   public:
     UringBdev(const UringParams& params, uint32_t block_size, uint64_t num_blocks,
@@ -31,6 +36,7 @@ class UringBdev final : public Bdev {
     void describe(nlohmann::json& driver_specific) const override;
 
     [[nodiscard]] const UringFile& file() const { return *file_; }
+    using Bdev::set_num_blocks;
 
   private:
     std::shared_ptr<const UringFile> file_;  // shared with the channels

@@ -9,6 +9,7 @@
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -54,6 +55,37 @@ TEST(UringBdev, DetectsGeometryOfARegularFile) {
     EXPECT_EQ(info["uring"]["block_size"], 4096);
     EXPECT_EQ(info["uring"]["name"], "Uring1");
     EXPECT_EQ(info["uring"]["uuid"], (*big)->uuid());
+}
+
+TEST(UringBdev, RescanFollowsTheFileSize) {
+    TempFile file("/tmp", 4096 * 10);
+    auto bdev = bdev_uring_create({"Uring0", file.path, 0, {}});
+    ASSERT_TRUE(bdev.has_value()) << bdev.error().describe();
+    Bdev& b = **bdev;
+    testing::Harness h(b);
+    int heard = 0;
+    (void)b.add_resize_listener([&](const Bdev&) { ++heard; });
+
+    ASSERT_EQ(::truncate(file.path.c_str(), 4096 * 20 + 300), 0);  // partial block: unused
+    auto grown = bdev_uring_rescan(b, false);
+    ASSERT_TRUE(grown.has_value()) << grown.error().describe();
+    EXPECT_EQ(*grown, 160U);
+    EXPECT_EQ(b.num_blocks(), 160U);
+    EXPECT_EQ(heard, 1);
+    // The channel made before the rescan reaches the new blocks.
+    EXPECT_EQ(h.range(IoType::write_zeroes, 4096 * 15, 4096, true), IoStatus::success);
+
+    ASSERT_EQ(::truncate(file.path.c_str(), 4096 * 5), 0);
+    EXPECT_EQ(bdev_uring_rescan(b, false).error().code, EBUSY);  // in use: no shrinking
+    EXPECT_EQ(b.num_blocks(), 160U);
+    auto shrunk = bdev_uring_rescan(b, true);
+    ASSERT_TRUE(shrunk.has_value());
+    EXPECT_EQ(*shrunk, 40U);
+    EXPECT_EQ(heard, 2);
+    EXPECT_EQ(h.range(IoType::write_zeroes, 4096 * 15, 4096, true), IoStatus::io_error);
+
+    ASSERT_EQ(::truncate(file.path.c_str(), 100), 0);
+    EXPECT_EQ(bdev_uring_rescan(b, true).error().code, EINVAL);  // less than one block
 }
 
 TEST(UringBdev, RefusesEmptyAndTooSmallFiles) {

@@ -41,7 +41,7 @@ struct PipeFile {
 };
 
 std::unique_ptr<UringChannel> channel_on(reactor::Reactor& r, const PipeFile& pipe) {
-    RequestLimits limits{512, pipe.file->size_bytes, {}};
+    const RequestLimits limits = RequestLimits::fixed(512, pipe.file->size_bytes / 512);
     auto ch = UringChannel::create(r, pipe.file, limits, "pipe");
     EXPECT_TRUE(ch.has_value()) << (ch ? "" : ch.error().describe());
     return ch ? std::move(*ch) : nullptr;

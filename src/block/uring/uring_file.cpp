@@ -64,6 +64,21 @@ Result<void> detect_geometry(UringFile& file) {
 
 }  // namespace
 
+Result<uint64_t> current_size_bytes(const UringFile& file) {
+    if (file.block_device) {
+        uint64_t size = 0;
+        if (::ioctl(file.fd.get(), BLKGETSIZE64, &size) != 0) {
+            return errno_error(fmt::format("cannot read the size of {}", file.filename));
+        }
+        return size;
+    }
+    struct stat st {};
+    if (::fstat(file.fd.get(), &st) != 0) {
+        return errno_error(fmt::format("cannot stat {}", file.filename));
+    }
+    return static_cast<uint64_t>(st.st_size);
+}
+
 Result<std::shared_ptr<const UringFile>> open_uring_file(const std::string& filename) {
     auto file = std::make_shared<UringFile>();
     file->filename = filename;

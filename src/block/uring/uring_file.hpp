@@ -31,4 +31,7 @@ struct UringFile {
 // - with a second, buffered fd when O_DIRECT is on, to retry I/O it rejects.
 [[nodiscard]] Result<std::shared_ptr<const UringFile>> open_uring_file(const std::string& filename);
 
+// The size of the open file or block device now (it may have grown or shrunk since opening).
+[[nodiscard]] Result<uint64_t> current_size_bytes(const UringFile& file);
+
 }  // namespace vhostd::block
