@@ -6,6 +6,8 @@
 #include <array>
 #include <cstring>
 
+#include <sys/socket.h>
+
 #include "base/log.hpp"
 #include "frontend/mem_table.hpp"
 
@@ -49,6 +51,27 @@ Result<std::unique_ptr<BlkClient>> BlkClient::connect(const Options& options) {
     return client;
 }
 
+Result<void> BlkClient::open_backend_channel() {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        return errno_error("socketpair for the backend channel");
+    }
+    UniqueFd ours(pair[0]);
+    UniqueFd theirs(pair[1]);
+    const int fds[] = {theirs.get()};
+    VHOSTD_TRY(connection_.request(vu::Request::set_backend_req_fd, {}, fds));
+    backend_channel_ = Connection::adopt(std::move(ours), options_.connection);
+    return {};
+}
+
+Result<vu::BackendRequest> BlkClient::wait_backend_request() {
+    if (!backend_channel_) {
+        return make_error(ENOTCONN, "no backend channel (BACKEND_REQ not negotiated)");
+    }
+    const Message m = VHOSTD_TRY(backend_channel_->receive());
+    return static_cast<vu::BackendRequest>(m.header.request);
+}
+
 Result<void> BlkClient::negotiate() {
     offered_features_ = VHOSTD_TRY(connection_.call_u64(vu::Request::get_features));
     features_ = offered_features_ & options_.features;
@@ -61,6 +84,9 @@ Result<void> BlkClient::negotiate() {
         connection_.set_reply_ack(has_protocol_feature(pf::kReplyAck));
     }
     VHOSTD_TRY(connection_.request(vu::Request::set_owner));
+    if (has_protocol_feature(pf::kBackendReq)) {
+        VHOSTD_TRY(open_backend_channel());
+    }
 
     queue_num_ = 1;
     if (has_protocol_feature(pf::kMq)) {

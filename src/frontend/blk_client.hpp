@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -93,6 +94,10 @@ class BlkClient {
     Result<BlkConfig> read_config();
     // GET_STATUS (needs the STATUS protocol feature).
     Result<uint8_t> get_status();
+    // Waits for the back-end's next request on the backend channel (set up by negotiate()
+    // when BACKEND_REQ is negotiated), e.g. CONFIG_CHANGE_MSG; ETIMEDOUT after the
+    // connection timeout.
+    Result<vhost_user::BackendRequest> wait_backend_request();
     // Closes the socket; queues and RAM stay for inspection.
     void disconnect() { connection_.close(); }
 
@@ -142,9 +147,12 @@ class BlkClient {
     Result<void> set_status(uint8_t status);
     Result<BlkQueue*> idle_queue(uint16_t index);
     Result<BlkCompletion> complete(BlkQueue& queue, uint64_t tag);
+    // SET_BACKEND_REQ_FD with one end of a new socketpair; we keep the other.
+    Result<void> open_backend_channel();
 
     Options options_;
     Connection connection_;
+    std::optional<Connection> backend_channel_;  // our end, when BACKEND_REQ is negotiated
     GuestRam ram_;
     GuestBuffer bounce_;
     std::vector<BlkQueue> queues_;

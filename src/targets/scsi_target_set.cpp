@@ -41,17 +41,14 @@ Result<uint32_t> ScsiTargetSet::add(int64_t num, std::string_view bdev_name,
         return std::unexpected(added.error());
     }
     // SBC-3 4.10 / virtio 5.6.6.3.2: the guest hears of a resize by unit attention and event.
-    // The listener holds the set weakly: a controller deleted first simply stops hearing.
-    const uint64_t listener =
-        bdev->add_resize_listener([weak = weak_from_this(), id](const block::Bdev&) {
-            if (auto self = weak.lock()) {
-                (void)self->device_->notify_resized(id);
-            }
-        });
-    const ScsiTargetInfo info{id, bdev->name(), bdev, listener};
-    targets_.insert(std::upper_bound(targets_.begin(), targets_.end(), info,
-                                     [](const auto& a, const auto& b) { return a.id < b.id; }),
-                    info);
+    // The subscription lives in targets_: the set outlives every call of its listener.
+    ScsiTargetInfo info{id, bdev->name(),
+                        block::ResizeSubscription(bdev, [this, id](const block::Bdev&) {
+                            (void)device_->notify_resized(id);
+                        })};
+    auto at = std::upper_bound(targets_.begin(), targets_.end(), id,
+                               [](uint32_t value, const auto& t) { return value < t.id; });
+    targets_.insert(at, std::move(info));
     LOG_INFO(target, "{}: SCSI target {} on bdev {} ({} blocks of {} bytes)", ctrlr_, id,
              bdev->name(), bdev->num_blocks(), bdev->block_size());
     return id;
@@ -68,7 +65,7 @@ Result<void> ScsiTargetSet::remove(uint32_t num, block::BdevRegistry& bdevs,
         id, [self = shared_from_this(), &bdevs, id, bdev_name, done = std::move(done)]() mutable {
             // Every queue has drained the target: the bdev may now go to someone else.
             (void)bdevs.release(bdev_name, self->holder(id));
-            self->forget(id);
+            std::erase_if(self->targets_, [id](const ScsiTargetInfo& t) { return t.id == id; });
             LOG_INFO(target, "{}: SCSI target {} (bdev {}) removed", self->ctrlr_, id, bdev_name);
             done();
         }));
@@ -77,19 +74,9 @@ Result<void> ScsiTargetSet::remove(uint32_t num, block::BdevRegistry& bdevs,
 
 void ScsiTargetSet::release_all(block::BdevRegistry& bdevs) {
     for (const ScsiTargetInfo& t : targets_) {
-        t.bdev->remove_resize_listener(t.resize_listener);
         (void)bdevs.release(t.bdev_name, holder(t.id));
     }
-    targets_.clear();
-}
-
-void ScsiTargetSet::forget(uint32_t id) {
-    auto it = std::find_if(targets_.begin(), targets_.end(),
-                           [id](const ScsiTargetInfo& t) { return t.id == id; });
-    if (it != targets_.end()) {
-        it->bdev->remove_resize_listener(it->resize_listener);
-        targets_.erase(it);
-    }
+    targets_.clear();  // and with them the resize subscriptions
 }
 
 }  // namespace vhostd::targets

@@ -12,6 +12,7 @@
 
 #include "base/error.hpp"
 #include "block/bdev_registry.hpp"
+#include "block/resize_subscription.hpp"
 #include "devices/virtio_scsi/scsi_device.hpp"
 
 namespace vhostd::targets {
@@ -19,8 +20,7 @@ namespace vhostd::targets {
 struct ScsiTargetInfo {
     uint32_t id = 0;
     std::string bdev_name;
-    std::shared_ptr<block::Bdev> bdev;
-    uint64_t resize_listener = 0;  // the token of the listener that reports resizes to the guest
+    block::ResizeSubscription resize;  // reports the bdev's resizes to the guest
 };
 
 class ScsiTargetSet : public std::enable_shared_from_this<ScsiTargetSet> {
@@ -43,8 +43,6 @@ class ScsiTargetSet : public std::enable_shared_from_this<ScsiTargetSet> {
 
   private:
     [[nodiscard]] std::string holder(uint32_t num) const;
-    // Forgets target `id`: stops listening to its bdev's resizes and drops it from targets_.
-    void forget(uint32_t id);
 
     std::string ctrlr_;
     std::shared_ptr<virtio_scsi::ScsiDevice> device_;

@@ -114,6 +114,18 @@ void VhostController::set_call_fd(uint16_t index, UniqueFd call) {
     });
 }
 
+void VhostController::notify_config_changed() {
+    if (!server_) {
+        return;
+    }
+    if (auto told = server_->notify_config_changed(); told) {
+        LOG_INFO(target, "{}: told the frontend that the configuration changed", name());
+    } else if (told.error().code != ENOTCONN) {
+        LOG_WARN(target, "{}: the frontend was not told of the configuration change: {}", name(),
+                 told.error().message);
+    }
+}
+
 void VhostController::set_coalescing(const Coalescing& coalescing) {
     coalescing_ = coalescing;
     // Each running queue is reconfigured by its own reactor. A start message already queued

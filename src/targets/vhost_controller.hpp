@@ -62,6 +62,9 @@ class VhostController final : public vhost_user::QueueControl {
     [[nodiscard]] const Coalescing& coalescing() const { return coalescing_; }
     // Stored, and applied to every running queue on its reactor (and to queues started later).
     void set_coalescing(const Coalescing& coalescing);
+    // The device's configuration changed (e.g. a resized disk): the connected frontend is told
+    // if it can be; otherwise it reads the new configuration when it next starts the device.
+    void notify_config_changed();
     // Per-queue counters since the controller was created; any thread.
     [[nodiscard]] std::vector<QueueCounters> queue_counters() const;
     // The reactor serving queue `index`.

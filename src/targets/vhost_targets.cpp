@@ -77,10 +77,19 @@ Result<VhostController*> VhostTargets::create_blk_controller(const BlkController
     LOG_INFO(target, "vhost-user-blk controller {} on bdev {} ({} blocks of {} bytes{}) at {}",
              params.ctrlr, bdev->name(), bdev->num_blocks(), bdev->block_size(),
              params.readonly ? ", read-only" : "", (*controller)->socket_path());
+    VhostController* created = controller->get();
+    // virtio 5.2.4 capacity / vhost-user CONFIG_CHANGE_MSG: a resized bdev is a new capacity
+    // the driver is told about (QEMU then notifies the guest of a config change).
+    block::ResizeSubscription resize(bdev, [created, device](const block::Bdev&) {
+        if (device->refresh_capacity()) {
+            created->notify_config_changed();
+        }
+    });
     entries_.push_back(
         Entry{std::move(*controller),
-              ControllerInfo{"blk", bdev->name(), params.readonly, params.packed_ring}});
-    return entries_.back().controller.get();
+              ControllerInfo{"blk", bdev->name(), params.readonly, params.packed_ring},
+              std::move(resize)});
+    return created;
 }
 
 void VhostTargets::delete_controller(std::string_view name,

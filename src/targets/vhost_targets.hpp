@@ -10,6 +10,7 @@
 
 #include "base/cpu_mask.hpp"
 #include "block/bdev_registry.hpp"
+#include "block/resize_subscription.hpp"
 #include "reactor/reactor_group.hpp"
 #include "targets/vhost_controller.hpp"
 
@@ -67,6 +68,9 @@ class VhostTargets {
     struct Entry {
         std::unique_ptr<VhostController> controller;
         ControllerInfo info;
+        // blk: the bdev's resizes reach the device's capacity and the frontend. Declared
+        // after `controller`, so it is dropped first.
+        block::ResizeSubscription resize;
     };
     [[nodiscard]] const std::vector<Entry>& controllers() const { return entries_; }
     [[nodiscard]] const Entry* find(std::string_view name) const;

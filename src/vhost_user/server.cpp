@@ -218,6 +218,13 @@ void Server::queue_broken(uint16_t index) {
     }
 }
 
+Result<void> Server::notify_config_changed() {
+    if (!session_ || state_ != State::connected) {
+        return make_error(ENOTCONN, "no frontend connected");
+    }
+    return session_->notify_config_changed();
+}
+
 void Server::shutdown(std::move_only_function<void()> done) {
     close_listener();
     switch (state_) {

@@ -51,6 +51,10 @@ class Server {
     // reports DEVICE_NEEDS_RESET until the frontend resets the ring or the device.
     void queue_broken(uint16_t index);
 
+    // The device's configuration changed: tells the connected frontend, if it can be told
+    // (Session::notify_config_changed). ENOTCONN when no frontend is connected.
+    [[nodiscard]] Result<void> notify_config_changed();
+
     // Stops accepting, removes the socket file, closes the connection once its queues have
     // stopped, then calls `done` (at once if no frontend is connected).
     void shutdown(std::move_only_function<void()> done);

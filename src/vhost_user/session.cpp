@@ -62,8 +62,8 @@ uint64_t Session::offered_features() const {
 
 uint64_t Session::offered_protocol_features() {
     using namespace protocol_feature;
-    return bit(kMq) | bit(kReplyAck) | bit(kConfig) | bit(kConfigureMemSlots) | bit(kResetDevice) |
-           bit(kStatus);
+    return bit(kMq) | bit(kReplyAck) | bit(kBackendReq) | bit(kConfig) | bit(kConfigureMemSlots) |
+           bit(kResetDevice) | bit(kStatus);
 }
 
 uint8_t Session::device_status() const {
@@ -195,13 +195,14 @@ Result<Session::Step> Session::dispatch(Message& m) {
             return set_config(m);
         case Request::set_status:
             return set_status(m);
+        case Request::set_backend_req_fd:
+            return set_backend_req_fd(m);
         case Request::get_status:
             return reply_u64(m, device_status());
         case Request::set_log_base:
         case Request::set_log_fd:
         case Request::send_rarp:
         case Request::net_set_mtu:
-        case Request::set_backend_req_fd:
         case Request::iotlb_msg:
         case Request::set_vring_endian:
         case Request::create_crypto_session:
@@ -213,7 +214,7 @@ Result<Session::Step> Session::dispatch(Message& m) {
         case Request::set_inflight_fd:
         case Request::gpu_set_socket:
         case Request::vring_kick:
-            // Gated by features (LOG_ALL, LOG_SHMFD, BACKEND_REQ, ...) we never offer.
+            // Gated by features (LOG_ALL, LOG_SHMFD, INFLIGHT_SHMFD, ...) we never offer.
             return make_error(ENOTSUP, "{} is not supported (its feature is not offered)",
                               m.name());
         case Request::none:
@@ -266,6 +267,27 @@ Result<Session::Step> Session::set_owner(const Message& m) {
     }
     owner_ = true;
     return now();
+}
+
+Result<Session::Step> Session::set_backend_req_fd(Message& m) {
+    // Spec SET_BACKEND_REQ_FD: sent only when PROTOCOL_F_BACKEND_REQ was negotiated; the one
+    // fd is the frontend's end of the channel. A later one replaces it.
+    if ((acked_protocol_features_ & bit(protocol_feature::kBackendReq)) == 0) {
+        return make_error(EINVAL, "SET_BACKEND_REQ_FD without PROTOCOL_F_BACKEND_REQ");
+    }
+    VHOSTD_TRY(m.expect_empty());
+    VHOSTD_TRY(m.expect_fds(1));
+    backend_channel_ = BackendChannel(std::move(m.fds[0]));
+    return now();
+}
+
+Result<void> Session::notify_config_changed() {
+    constexpr uint64_t kNeeded =
+        bit(protocol_feature::kConfig) | bit(protocol_feature::kBackendReq);
+    if ((acked_protocol_features_ & kNeeded) != kNeeded || !backend_channel_.open()) {
+        return make_error(ENOTSUP, "the frontend takes no config-change notifications");
+    }
+    return backend_channel_.send(BackendRequest::config_change_msg);
 }
 
 Result<Session::Step> Session::reset_device(const Message& m) {
@@ -419,6 +441,7 @@ void Session::begin_teardown() {
         acked_protocol_features_ = 0;
         owner_ = false;
         status_ = 0;
+        backend_channel_.close();
         device_.reset();
         torn_down_ = true;
         auto done = std::move(disconnect_done_);

@@ -17,6 +17,7 @@
 
 #include "base/error.hpp"
 #include "guest_memory/guest_memory.hpp"
+#include "vhost_user/backend_channel.hpp"
 #include "vhost_user/message.hpp"
 #include "vhost_user/queue_control.hpp"
 #include "vhost_user/vring.hpp"
@@ -58,6 +59,12 @@ class Session {
     // The target reports that the device broke ring `index`: GET_STATUS includes
     // DEVICE_NEEDS_RESET and the ring is not restarted until the frontend resets it.
     void queue_broken(uint16_t index);
+
+    // The device's configuration space changed (a resized disk): sends CONFIG_CHANGE_MSG on
+    // the backend channel, after which the frontend reads the config again (spec: with
+    // PROTOCOL_F_CONFIG). ENOTSUP when the frontend did not negotiate CONFIG and BACKEND_REQ
+    // or gave no channel: it cannot be told, and reads the new config at its next start.
+    [[nodiscard]] Result<void> notify_config_changed();
 
     // --- observers (tests, status reporting) ---
     [[nodiscard]] uint64_t offered_features() const;
@@ -103,6 +110,7 @@ class Session {
     Result<Step> get_config(const Message& m);
     Result<Step> set_config(const Message& m);
     Result<Step> set_status(const Message& m);
+    Result<Step> set_backend_req_fd(Message& m);
     Result<Step> reply_u64(const Message& m, uint64_t value);
     Result<Step> replace_memory(Result<guest_memory::GuestMemory::Ptr> next);
 
@@ -142,6 +150,7 @@ class Session {
     uint64_t acked_protocol_features_ = 0;
     bool owner_ = false;
     uint8_t status_ = 0;
+    BackendChannel backend_channel_;
 
     std::optional<Current> current_;
     size_t stops_pending_ = 0;

@@ -326,10 +326,10 @@ TEST_F(SessionHostileTest, UnknownAndUnsupportedRequestsAreRefused) {
                                         kVersion | kFlagNeedReply)));
     }
     // Requests gated by features we do not offer; fds (log, backend channel, inflight) closed.
-    for (Request r : {Request::set_log_base, Request::set_log_fd, Request::set_backend_req_fd,
-                      Request::set_inflight_fd, Request::get_inflight_fd, Request::iotlb_msg,
-                      Request::postcopy_advise, Request::set_vring_endian, Request::vring_kick,
-                      Request::send_rarp, Request::net_set_mtu, Request::gpu_set_socket}) {
+    for (Request r : {Request::set_log_base, Request::set_log_fd, Request::set_inflight_fd,
+                      Request::get_inflight_fd, Request::iotlb_msg, Request::postcopy_advise,
+                      Request::set_vring_endian, Request::vring_kick, Request::send_rarp,
+                      Request::net_set_mtu, Request::gpu_set_socket}) {
         SCOPED_TRACE(to_string(r));
         expect_failed(call_sized(r, 8, event_fds(1, &numbers)));
     }

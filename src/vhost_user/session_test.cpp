@@ -3,8 +3,10 @@
 #include "vhost_user/session.hpp"
 
 #include <cstring>
+#include <optional>
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include "base/event_fd.hpp"
 #include "vhost_user/testing/session_fixture.hpp"
@@ -29,8 +31,8 @@ TEST_F(SessionTest, OffersDeviceFeaturesAndProtocolFeatures) {
 
     using namespace protocol_feature;
     EXPECT_EQ(reply_u64(call_empty(Request::get_protocol_features)),
-              bit(kMq) | bit(kReplyAck) | bit(kConfig) | bit(kConfigureMemSlots) |
-                  bit(kResetDevice) | bit(kStatus));
+              bit(kMq) | bit(kReplyAck) | bit(kBackendReq) | bit(kConfig) |
+                  bit(kConfigureMemSlots) | bit(kResetDevice) | bit(kStatus));
     EXPECT_EQ(reply_u64(call_empty(Request::get_queue_num)), 2U);
     EXPECT_EQ(reply_u64(call_empty(Request::get_max_mem_slots)), 509U);
 }
@@ -351,6 +353,82 @@ TEST_F(SessionTest, SetConfigWritesWritableFieldsOnly) {
     write.header.offset = 3;
     expect_failed(call_with(Request::set_config, write));
     EXPECT_EQ(device.config_[3], 0x83);
+}
+
+// The frontend's end of a backend channel: a socketpair whose other end the session gets.
+struct ChannelPair {
+    ChannelPair() {
+        int fds[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        frontend = UniqueFd(fds[0]);
+        backend = UniqueFd(fds[1]);
+    }
+    // The next header the backend sent, if any arrived.
+    std::optional<MessageHeader> read_header() const {
+        MessageHeader h{};
+        if (::recv(frontend.get(), &h, sizeof(h), MSG_DONTWAIT) != sizeof(h)) {
+            return std::nullopt;
+        }
+        return h;
+    }
+    UniqueFd frontend;
+    UniqueFd backend;
+};
+
+TEST_F(SessionTest, BackendChannelCarriesConfigChangeNotifications) {
+    negotiate();
+    EXPECT_EQ(session->notify_config_changed().error().code, ENOTSUP);  // no channel yet
+    ChannelPair pair;
+    std::vector<UniqueFd> fds;
+    fds.push_back(std::move(pair.backend));
+    expect_ok(call(
+        make_request(Request::set_backend_req_fd, {}, std::move(fds), kVersion | kFlagNeedReply)));
+    ASSERT_TRUE(session->notify_config_changed().has_value());
+    const auto header = pair.read_header();
+    ASSERT_TRUE(header);
+    EXPECT_EQ(header->request, static_cast<uint32_t>(BackendRequest::config_change_msg));
+    EXPECT_EQ(header->flags, kVersion);  // no NEED_REPLY: vhostd never waits for the frontend
+    EXPECT_EQ(header->size, 0U);
+
+    // The frontend has gone: an error, never SIGPIPE.
+    pair.frontend.reset();
+    EXPECT_FALSE(session->notify_config_changed().has_value());
+}
+
+TEST_F(SessionTest, BackendChannelRules) {
+    // Spec: SET_BACKEND_REQ_FD only with PROTOCOL_F_BACKEND_REQ negotiated.
+    const uint64_t offered = reply_u64(call_empty(Request::get_features));
+    ASSERT_FALSE(call(make_request_with(Request::set_protocol_features,
+                                        uint64_t{bit(protocol_feature::kReplyAck) |
+                                                 bit(protocol_feature::kConfig)}))
+                     .close);
+    ASSERT_FALSE(call(make_request_with(Request::set_features, offered)).close);
+    ChannelPair pair;
+    std::vector<UniqueFd> fds;
+    fds.push_back(std::move(pair.backend));
+    expect_failed(call(
+        make_request(Request::set_backend_req_fd, {}, std::move(fds), kVersion | kFlagNeedReply)));
+    EXPECT_EQ(session->notify_config_changed().error().code, ENOTSUP);
+
+    // Negotiated: exactly one fd and no payload.
+    ASSERT_FALSE(call(make_request_with(Request::set_protocol_features,
+                                        Session::offered_protocol_features()))
+                     .close);
+    expect_failed(
+        call(make_request(Request::set_backend_req_fd, {}, {}, kVersion | kFlagNeedReply)));
+    int numbers[2] = {-1, -1};
+    std::vector<UniqueFd> two;
+    for (int& n : numbers) {
+        auto fd = make_event_fd();
+        ASSERT_TRUE(fd);
+        n = fd->get();
+        two.push_back(std::move(*fd));
+    }
+    expect_failed(call(
+        make_request(Request::set_backend_req_fd, {}, std::move(two), kVersion | kFlagNeedReply)));
+    for (int n : numbers) {
+        EXPECT_TRUE(fd_closed(n)) << n;  // refused fds are not leaked
+    }
 }
 
 TEST_F(SessionTest, SetVringCallOnARunningRingSwapsTheFd) {

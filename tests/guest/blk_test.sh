@@ -140,4 +140,21 @@ expect_eq "$(sha256_of /tmp/readback)" "$MARKER_SHA256" "marker read back"
 run sync
 # The host compares the backing file at this offset with this checksum.
 echo "@@VHOSTD-GUEST-MARKER offset=$MARKER_OFFSET size=$MARKER_SIZE sha256=$MARKER_SHA256@@"
+
+# --- resize -------------------------------------------------------------------------------------
+# RESIZE_TO (bytes; 0: the target cannot be resized by the test): the host grows the backing
+# file and tells the target; the target sends CONFIG_CHANGE_MSG, QEMU raises a config interrupt,
+# and virtio_blk reads the new capacity.
+if [ "${RESIZE_TO:-0}" -gt 0 ]; then
+  step "resize: the host grows the disk to $RESIZE_TO bytes while it is in use"
+  echo "@@VHOSTD-GUEST-RESIZE@@"
+  i=0
+  while [ "$(($(cat "$sys/size") * 512))" -ne "$RESIZE_TO" ]; do
+    i=$((i + 1))
+    [ $i -le 600 ] || fail "disk still has $(cat "$sys/size") sectors 60 s after the resize"
+    sleep 0.1
+  done
+  run dd if="$dev" of=/dev/null bs=4k skip=$((RESIZE_TO / 4096 - 1)) count=1 iflag=direct status=none
+  info "size             $(cat "$sys/size") sectors after the resize"
+fi
 step "all checks passed"

@@ -160,6 +160,8 @@ marker_size=$((64 << 10))
   echo "PATTERN_SIZE=$((1 << 20)) PATTERN_OFFSET=$((3 << 20))"
   echo "FIO_OFFSET=$((16 << 20)) FIO_SIZE=$((16 << 20))"
   echo "MARKER_SIZE=$marker_size MARKER_OFFSET=$marker_offset"
+  # Only vhostd's blk target is resized by the test (target_vhostd_resize in targets.sh).
+  [[ $device == blk && $target == vhostd ]] && echo "RESIZE_TO=$((disk_size + (64 << 20)))"
   cat "$here/guest_lib.sh" "$here/${device}_test.sh"
 } >"$work/script.sh"
 
@@ -218,6 +220,8 @@ while kill -0 "$qemu_pid" 2>/dev/null && (($(date +%s) < deadline)); do
   fi
   if [[ $device == scsi ]]; then
     scsi_guest_hook
+  elif [[ $target == vhostd ]]; then
+    blk_resize_hook
   fi
   sleep 0.2
 done

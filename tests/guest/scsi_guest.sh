@@ -50,28 +50,6 @@ EOF2
 # QEMU 7.2 spells the request queue count num_queues for vhost-user-scsi-pci.
 scsi_device_arg() { echo "vhost-user-scsi-pci,chardev=vhost0,num_queues=$queues"; }
 
-# scsi_rpc METHOD JSON-PARAMS: one JSON-RPC call to vhostd; prints the reply.
-scsi_rpc() {
-  python3 - "$work/rpc.sock" "$1" "$2" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[2],
-                      "params": json.loads(sys.argv[3])}).encode())
-buf = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    buf += chunk
-    try:
-        print(json.dumps(json.loads(buf)))
-        break
-    except ValueError:
-        continue
-PY
-}
-
 # Called while the guest runs: the guest prints @@VHOSTD-GUEST-HOTPLUG add|remove|resize@@ and
 # waits for the disk to appear, go, or change size.
 scsi_hotplug_added=0
@@ -80,17 +58,17 @@ scsi_resized=0
 scsi_guest_hook() {
   if ((!scsi_hotplug_added)) && grep -q '@@VHOSTD-GUEST-HOTPLUG add@@' "$work/console.log"; then
     scsi_hotplug_added=1
-    say "hot-plug: adding SCSI target 2 (Malloc2): $(scsi_rpc vhost_scsi_controller_add_target \
+    say "hot-plug: adding SCSI target 2 (Malloc2): $(vhostd_rpc vhost_scsi_controller_add_target \
       '{"ctrlr": "scsi.0", "scsi_target_num": 2, "bdev_name": "Malloc2"}')"
   fi
   if ((!scsi_hotplug_removed)) && grep -q '@@VHOSTD-GUEST-HOTPLUG remove@@' "$work/console.log"; then
     scsi_hotplug_removed=1
-    say "hot-plug: removing SCSI target 2: $(scsi_rpc vhost_scsi_controller_remove_target \
+    say "hot-plug: removing SCSI target 2: $(vhostd_rpc vhost_scsi_controller_remove_target \
       '{"ctrlr": "scsi.0", "scsi_target_num": 2}')"
   fi
   if ((!scsi_resized)) && grep -q '@@VHOSTD-GUEST-HOTPLUG resize@@' "$work/console.log"; then
     scsi_resized=1
-    say "resize: growing Null3 (target 3) to 32 MiB: $(scsi_rpc bdev_null_resize \
+    say "resize: growing Null3 (target 3) to 32 MiB: $(vhostd_rpc bdev_null_resize \
       '{"name": "Null3", "new_size": 32}')"
   fi
   return 0

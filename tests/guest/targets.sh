@@ -41,7 +41,43 @@ target_vhostd() {
 }
 EOF
   # shellcheck disable=SC2206 # VHOSTD_ARGS is a word list on purpose
-  target_argv=("$bin" -c "$work/vhostd.json" -S "$work" -m "$cpumask" ${VHOSTD_ARGS:-})
+  target_argv=("$bin" -c "$work/vhostd.json" -S "$work" -m "$cpumask" -r "$work/rpc.sock"
+    ${VHOSTD_ARGS:-})
+}
+
+# vhostd_rpc METHOD JSON-PARAMS: one JSON-RPC call to the vhostd target; prints the reply.
+vhostd_rpc() {
+  python3 - "$work/rpc.sock" "$1" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[2],
+                      "params": json.loads(sys.argv[3])}).encode())
+buf = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+    try:
+        print(json.dumps(json.loads(buf)))
+        break
+    except ValueError:
+        continue
+PY
+}
+
+# Called while the blk guest runs against vhostd: when the guest prints @@VHOSTD-GUEST-RESIZE@@,
+# grows the backing file by 64 MiB and has vhostd re-read its size (bdev_uring_rescan).
+blk_resized=0
+blk_resize_hook() {
+  if ((!blk_resized)) && grep -q '@@VHOSTD-GUEST-RESIZE@@' "$work/console.log"; then
+    blk_resized=1
+    truncate -s $((disk_size + (64 << 20))) "$disk"
+    say "resize: backing file grown to $(stat -c %s "$disk") bytes; bdev_uring_rescan: $(vhostd_rpc \
+      bdev_uring_rescan '{"name": "disk0"}')"
+  fi
+  return 0
 }
 
 # Any other target: VHOSTD_GUEST_TARGET_CMD is a shell command template in which {sock}, {disk},

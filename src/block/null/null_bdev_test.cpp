@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "block/io_test_util.hpp"
+#include "block/resize_subscription.hpp"
 
 namespace vhostd::block {
 namespace {
@@ -95,6 +96,25 @@ TEST(NullBdev, ListenersMayRemoveThemselvesWhileBeingTold) {
     ASSERT_TRUE(bdev_null_resize(b, 3).has_value());
     EXPECT_EQ(first, 1);
     EXPECT_EQ(second, 2);
+}
+
+TEST(NullBdev, ResizeSubscriptionListensExactlyWhileItLives) {
+    auto created = bdev_null_create({"Null0", 2048, 512, {}});
+    ASSERT_TRUE(created.has_value());
+    std::shared_ptr<Bdev> bdev = *created;
+    int heard = 0;
+    ResizeSubscription moved_to;
+    {
+        ResizeSubscription sub(bdev, [&](const Bdev&) { ++heard; });
+        ASSERT_TRUE(bdev_null_resize(*bdev, 2).has_value());
+        EXPECT_EQ(heard, 1);
+        moved_to = std::move(sub);
+    }  // the moved-from subscription registers nothing
+    ASSERT_TRUE(bdev_null_resize(*bdev, 3).has_value());
+    EXPECT_EQ(heard, 2);
+    moved_to.reset();
+    ASSERT_TRUE(bdev_null_resize(*bdev, 4).has_value());
+    EXPECT_EQ(heard, 2);
 }
 
 TEST(NullBdev, RefusesBadParametersAndDescribesItself) {

@@ -28,7 +28,10 @@ uint32_t max_sectors(uint32_t max_blocks, uint32_t block_size) {
 }  // namespace
 
 BlkDevice::BlkDevice(std::shared_ptr<block::Bdev> bdev, const BlkDeviceOptions& options)
-    : bdev_(std::move(bdev)), options_(options), config_{} {
+    : bdev_(std::move(bdev)),
+      options_(options),
+      capacity_sectors_(bdev_->size_bytes() / kSectorSize),
+      config_{} {
     const block::Capabilities& caps = bdev_->capabilities();
     const uint32_t block_size = bdev_->block_size();
     options_.read_only = options_.read_only || caps.read_only;
@@ -62,7 +65,6 @@ BlkDevice::BlkDevice(std::shared_ptr<block::Bdev> bdev, const BlkDeviceOptions& 
         features_ |= bit(feature::kWriteZeroes);
     }
 
-    config_.capacity = limits_.capacity_sectors;
     config_.size_max = options_.size_max;
     config_.seg_max = options_.seg_max;
     config_.blk_size = block_size;
@@ -88,6 +90,7 @@ uint32_t BlkDevice::device_type() const {
 
 void BlkDevice::read_config(uint32_t offset, std::span<uint8_t> out) const {
     Config snapshot = config_;
+    snapshot.capacity = capacity_sectors_.load(std::memory_order_relaxed);
     snapshot.writeback = writeback_.load(std::memory_order_relaxed);
     const auto* bytes = reinterpret_cast<const uint8_t*>(&snapshot);
     std::memcpy(out.data(), bytes + offset,
@@ -102,6 +105,11 @@ Result<void> BlkDevice::write_config(uint32_t offset, std::span<const uint8_t> d
     }
     writeback_.store(data[0] != 0 ? 1 : 0, std::memory_order_relaxed);
     return {};
+}
+
+bool BlkDevice::refresh_capacity() {
+    const uint64_t sectors = bdev_->size_bytes() / kSectorSize;
+    return capacity_sectors_.exchange(sectors, std::memory_order_relaxed) != sectors;
 }
 
 void BlkDevice::set_driver_features(uint64_t features) {

@@ -39,7 +39,15 @@ class BlkDevice final : public virtio::Device {
         reactor::Reactor& reactor, virtio::Virtqueue queue) override;
 
     [[nodiscard]] const block::Bdev& bdev() const { return *bdev_; }
-    [[nodiscard]] const BlkLimits& limits() const { return limits_; }
+    // The request limits, with the capacity as it is now (it changes when the bdev is resized).
+    [[nodiscard]] BlkLimits limits() const {
+        BlkLimits limits = limits_;
+        limits.capacity_sectors = capacity_sectors_.load(std::memory_order_relaxed);
+        return limits;
+    }
+    // Control reactor: takes the bdev's current size as the capacity (5.2.4 capacity). True
+    // if it changed, in which case the driver must be told that the config changed.
+    bool refresh_capacity();
     [[nodiscard]] const BlkDeviceOptions& options() const { return options_; }
     // GET_ID string (the bdev name, cut to 20 bytes).
     [[nodiscard]] const std::string& id() const { return id_; }
@@ -50,9 +58,10 @@ class BlkDevice final : public virtio::Device {
   private:
     std::shared_ptr<block::Bdev> bdev_;
     BlkDeviceOptions options_;
-    BlkLimits limits_;
+    BlkLimits limits_;  // capacity_sectors: see capacity_sectors_
+    std::atomic<uint64_t> capacity_sectors_;
     uint64_t features_;
-    Config config_;  // everything but writeback, which changes at runtime
+    Config config_;  // everything but writeback and capacity, which change at runtime
     std::string id_;
     std::atomic<uint8_t> writeback_{1};
     std::atomic<uint64_t> driver_features_{0};
