@@ -2,6 +2,19 @@
 #include "rpc/bdev_json.hpp"
 
 namespace vhostd::rpc {
+
+std::unexpected<RpcError> no_bdev(std::string_view name) {
+    return operation_failed(make_error(ENODEV, "bdev {} not found", name).error());
+}
+
+std::expected<std::shared_ptr<block::Bdev>, RpcError> find_bdev(const Service& service,
+                                                                std::string_view name) {
+    std::shared_ptr<block::Bdev> bdev = service.bdevs.find(name);
+    if (!bdev) {
+        return no_bdev(name);
+    }
+    return bdev;
+}
 namespace {
 
 nlohmann::json driver_specific(const block::Bdev& bdev) {

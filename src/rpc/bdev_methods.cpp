@@ -97,8 +97,8 @@ RpcResult bdev_delete(Service& service, const nlohmann::json* json, std::string_
     const std::string name = RPC_TRY(p.string("name"));
     RPC_TRY(p.finish());
     std::shared_ptr<block::Bdev> bdev = service.bdevs.find(name);
-    if (!bdev || bdev->name() != name) {
-        return operation_failed(make_error(ENODEV, "bdev {} not found", name).error());
+    if (!bdev || bdev->name() != name) {  // by name only: a UUID does not delete
+        return no_bdev(name);
     }
     if (bdev_driver(*bdev) != driver) {
         return operation_failed(make_error(ENODEV, "bdev {} is a {} bdev, not a {} bdev", name,
@@ -119,10 +119,7 @@ RpcResult bdev_get_bdevs(Service& service, const nlohmann::json* json) {
     RPC_TRY(p.finish());
     nlohmann::json out = nlohmann::json::array();
     if (name) {
-        std::shared_ptr<block::Bdev> bdev = service.bdevs.find(*name);
-        if (!bdev) {
-            return operation_failed(make_error(ENODEV, "bdev {} not found", *name).error());
-        }
+        const auto bdev = RPC_TRY(find_bdev(service, *name));
         out.push_back(describe_bdev(service, *bdev));
         return out;
     }

@@ -3,20 +3,12 @@
 // using the bdev hears of the change (a SCSI target raises CAPACITY DATA HAS CHANGED).
 #include "block/null/null_bdev.hpp"
 #include "block/uring/uring_bdev.hpp"
+#include "rpc/bdev_json.hpp"
 #include "rpc/params.hpp"
 #include "rpc/service.hpp"
 
 namespace vhostd::rpc {
 namespace {
-
-std::expected<std::shared_ptr<block::Bdev>, RpcError> find_bdev(Service& service,
-                                                                const std::string& name) {
-    std::shared_ptr<block::Bdev> bdev = service.bdevs.find(name);
-    if (!bdev) {
-        return operation_failed(make_error(ENODEV, "bdev {} not found", name).error());
-    }
-    return bdev;
-}
 
 RpcResult bdev_null_resize(Service& service, const nlohmann::json* json) {
     Params p(json);

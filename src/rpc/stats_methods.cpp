@@ -5,6 +5,7 @@
 
 #include "block/stats/clock.hpp"
 #include "block/stats/iostat_json.hpp"
+#include "rpc/bdev_json.hpp"
 #include "rpc/params.hpp"
 #include "rpc/service.hpp"
 
@@ -16,10 +17,6 @@ namespace {
 constexpr uint64_t kMinIopsThreshold = 100;
 constexpr uint64_t kMaxDelayBaseUs = 1'000'000;
 
-std::unexpected<RpcError> no_bdev(std::string_view name) {
-    return operation_failed(make_error(ENODEV, "bdev {} not found", name).error());
-}
-
 RpcResult bdev_get_iostat(Service& service, const nlohmann::json* json) {
     Params p(json);
     const auto name = RPC_TRY(p.optional_string("name"));
@@ -29,10 +26,7 @@ RpcResult bdev_get_iostat(Service& service, const nlohmann::json* json) {
     RPC_TRY(p.finish());
     nlohmann::json bdevs = nlohmann::json::array();
     if (name) {
-        const auto bdev = service.bdevs.find(*name);
-        if (!bdev) {
-            return no_bdev(*name);
-        }
+        const auto bdev = RPC_TRY(find_bdev(service, *name));
         bdevs.push_back(
             block::stats::iostat_json(bdev->name(), bdev->stats().snapshot(), histogram));
     } else {
