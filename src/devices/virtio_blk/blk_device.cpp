@@ -41,7 +41,6 @@ BlkDevice::BlkDevice(std::shared_ptr<block::Bdev> bdev, const BlkDeviceOptions& 
     }
 
     limits_ = BlkLimits{
-        .capacity_sectors = bdev_->size_bytes() / kSectorSize,
         .block_size = block_size,
         .read_only = options_.read_only,
         .volatile_cache = caps.flush,

@@ -58,7 +58,7 @@ class BlkDevice final : public virtio::Device {
   private:
     std::shared_ptr<block::Bdev> bdev_;
     BlkDeviceOptions options_;
-    BlkLimits limits_;  // capacity_sectors: see capacity_sectors_
+    BlkLimits limits_;  // all but capacity_sectors, which limits() takes from capacity_sectors_
     std::atomic<uint64_t> capacity_sectors_;
     uint64_t features_;
     Config config_;  // everything but writeback and capacity, which change at runtime
