@@ -36,9 +36,10 @@ class UringBdev final : public Bdev {
     void describe(nlohmann::json& driver_specific) const override;
 
     [[nodiscard]] const UringFile& file() const { return *file_; }
-    using Bdev::set_num_blocks;
 
   private:
+    friend Result<uint64_t> bdev_uring_rescan(Bdev& bdev, bool may_shrink);  // set_num_blocks
+
     std::shared_ptr<const UringFile> file_;  // shared with the channels
 };
 

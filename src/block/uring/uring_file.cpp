@@ -48,17 +48,15 @@ Result<void> detect_geometry(UringFile& file) {
     }
     int logical = 0;
     unsigned int physical = 0;
-    uint64_t size = 0;
     if (::ioctl(file.fd.get(), BLKSSZGET, &logical) != 0 ||
-        ::ioctl(file.fd.get(), BLKPBSZGET, &physical) != 0 ||
-        ::ioctl(file.fd.get(), BLKGETSIZE64, &size) != 0) {
+        ::ioctl(file.fd.get(), BLKPBSZGET, &physical) != 0) {
         return errno_error(
             fmt::format("cannot read the geometry of block device {}", file.filename));
     }
     file.block_device = true;
     file.logical_block_size = static_cast<uint32_t>(logical);
     file.physical_block_size = physical;
-    file.size_bytes = size;
+    file.size_bytes = VHOSTD_TRY(current_size_bytes(file));
     return {};
 }
 
