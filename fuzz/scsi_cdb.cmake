@@ -2,4 +2,4 @@
 # executed against a malloc-backed LUN on a real reactor.
 vhostd_fuzzer(scsi_cdb_fuzz
   SOURCES scsi_cdb_fuzz.cpp
-  DEPS vhostd_scsi vhostd_block)
+  DEPS vhostd_scsi vhostd_malloc)

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/log.hpp"
-#include "block/malloc/malloc_bdev.hpp"
+#include "block/backends/malloc/malloc_bdev.hpp"
 #include "fuzz_check.hpp"
 #include "reactor/reactor.hpp"
 #include "scsi/sense.hpp"
@@ -101,7 +101,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto& buf = buffers[started];
         buf.assign(buffer_size, 0);
         const size_t fill = std::min(buffer_size, size - at);
-        std::memcpy(buf.data(), data + at, fill);
+        if (fill != 0) {
+            std::memcpy(buf.data(), data + at, fill);
+        }
         at += fill;
         t.direction = static_cast<scsi::DataDirection>((flags & 3) % 3);
         t.lun = (flags & 0x04) != 0 ? 1 : 0;

@@ -3,7 +3,7 @@
 # arbitrary byte streams through a socket.
 vhostd_fuzzer(vhost_user_session_fuzz
   SOURCES vhost_user_session_fuzz.cpp
-  DEPS vhostd_vhost_user vhostd_vhost_user_testing)
+  DEPS vhostd_vhost_user vhostd_testing_vhost_user)
 vhostd_fuzzer(vhost_user_reader_fuzz
   SOURCES vhost_user_reader_fuzz.cpp
-  DEPS vhostd_vhost_user vhostd_vhost_user_testing)
+  DEPS vhostd_vhost_user vhostd_testing_vhost_user)

@@ -13,8 +13,8 @@
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
 #include "fuzz_check.hpp"
+#include "support/vhost_user_fakes.hpp"
 #include "vhost_user/message_reader.hpp"
-#include "vhost_user/testing/fakes.hpp"
 
 using namespace vhostd;
 using namespace vhostd::vhost_user;

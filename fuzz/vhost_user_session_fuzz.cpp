@@ -14,9 +14,9 @@
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
 #include "fuzz_check.hpp"
+#include "spec/virtio.hpp"
+#include "support/vhost_user_fakes.hpp"
 #include "vhost_user/session.hpp"
-#include "vhost_user/testing/fakes.hpp"
-#include "virtio/virtio_spec.hpp"
 
 namespace {
 

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "base/log.hpp"
-#include "block/malloc/malloc_bdev.hpp"
+#include "block/backends/malloc/malloc_bdev.hpp"
 #include "devices/virtio_blk/blk_device.hpp"
 #include "fuzz_check.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace {
 
@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::memcpy(&used_before, ram.data() + kUsedOffset + 2, 2);
 
     auto handler =
-        device.create_queue_handler(*fixture.reactor, virtio::Virtqueue(std::move(config)));
+        device.create_queue_handler(*fixture.reactor, virtio::RunningQueue(std::move(config)));
     FUZZ_CHECK(handler.has_value());
     FUZZ_CHECK((*handler)->start().has_value());
     for (int i = 0; i < 8; ++i) {
@@ -83,7 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(stopped);  // every request taken was completed: nothing can hang a stop
     uint16_t used_after;
     std::memcpy(&used_after, ram.data() + kUsedOffset + 2, 2);
-    const uint16_t taken = result.last_avail_idx;  // the ring started at avail index 0
+    const uint16_t taken =
+        static_cast<uint16_t>(result.ring_base);  // the ring started at avail index 0
     const uint16_t completed = static_cast<uint16_t>(used_after - used_before);
     // Every request taken is answered, unless the ring broke (then nothing may be invented).
     FUZZ_CHECK(completed <= taken);

@@ -3,4 +3,4 @@
 # ScsiControlQueue over a target on a malloc bdev on a real reactor.
 vhostd_fuzzer(virtio_scsi_queue_fuzz
   SOURCES virtio_scsi_queue_fuzz.cpp
-  DEPS vhostd_virtio_scsi vhostd_block)
+  DEPS vhostd_virtio_scsi vhostd_malloc)

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "base/log.hpp"
-#include "block/malloc/malloc_bdev.hpp"
+#include "block/backends/malloc/malloc_bdev.hpp"
 #include "devices/virtio_scsi/scsi_device.hpp"
 #include "fuzz_check.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace {
 
@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::memcpy(&used_before, ram.data() + kUsedOffset + 2, 2);
 
     auto handler = fixture.device->create_queue_handler(*fixture.reactor,
-                                                        virtio::Virtqueue(std::move(config)));
+                                                        virtio::RunningQueue(std::move(config)));
     FUZZ_CHECK(handler.has_value());
     FUZZ_CHECK((*handler)->start().has_value());
     for (int i = 0; i < 8; ++i) {
@@ -97,7 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(stopped);  // every request taken was completed: nothing can hang a stop
     uint16_t used_after;
     std::memcpy(&used_after, ram.data() + kUsedOffset + 2, 2);
-    const uint16_t taken = result.last_avail_idx;  // the ring started at avail index 0
+    const uint16_t taken =
+        static_cast<uint16_t>(result.ring_base);  // the ring started at avail index 0
     const uint16_t completed = static_cast<uint16_t>(used_after - used_before);
     FUZZ_CHECK(completed <= taken);
     FUZZ_CHECK(result.broken || completed == taken);

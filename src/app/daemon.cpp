@@ -9,6 +9,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "app/app_methods.hpp"
+#include "app/modules.hpp"
 #include "base/log.hpp"
 #include "rpc/config_replay.hpp"
 
@@ -62,11 +64,24 @@ Result<void> Daemon::start() {
     reactors_ = VHOSTD_TRY(reactor::ReactorGroup::create(
         options_.cpumask,
         reactor::ReactorOptions{options_.poll_mode, options_.idle_threshold, -1}));
-    targets_ =
-        std::make_unique<targets::VhostTargets>(*control_, *reactors_, bdevs_, options_.socket_dir);
-    service_ = std::make_unique<rpc::Service>(rpc::Service{
-        .control = *control_, .reactors = *reactors_, .bdevs = bdevs_, .targets = *targets_});
-    rpc::register_all_methods(methods_, *service_);
+    // Every method vhostd has: the bdev layer's ("bdev" is save_config's first subsystem),
+    // each backend module's and controller kind's (app/modules.cpp), then the framework's.
+    block::register_bdev_methods(methods_, config_, bdevs_);
+    bdev_modules_ = std::make_unique<block::ModuleContext>(
+        block::ModuleContext{.methods = methods_, .bdevs = bdevs_, .control = *control_});
+    controller_kinds_ = std::make_unique<controller::ControllerContext>(
+        controller::ControllerContext{.methods = methods_,
+                                      .config = config_,
+                                      .controllers = controllers_,
+                                      .bdevs = bdevs_,
+                                      .control = *control_,
+                                      .reactors = *reactors_,
+                                      .socket_dir = options_.socket_dir,
+                                      .sockets = options_.sockets});
+    register_modules(*bdev_modules_, *controller_kinds_);
+    rpc::register_compat_methods(methods_);
+    rpc::register_config_methods(methods_, config_);
+    register_app_methods(methods_, *reactors_, controllers_);
 
     VHOSTD_TRY(control_->watch_fd(signal_fd_.get(), EPOLLIN, [this](uint32_t) {
         signalfd_siginfo info{};
@@ -85,7 +100,8 @@ Result<void> Daemon::start() {
     }
     // After the config: RPC clients see the configured state, never a half-loaded one.
     rpc_server_ = VHOSTD_TRY(rpc::Server::create(
-        *control_, methods_, rpc::Server::Options{.path = options_.rpc_socket}));
+        *control_, methods_,
+        rpc::Server::Options{.path = options_.rpc_socket, .socket = options_.sockets}));
     VHOSTD_TRY(start_metrics());
     LOG_INFO(app, "vhostd ready: {} reactor(s) on cpumask {}, poll mode {}, sockets in {}",
              reactors_->size(), options_.cpumask.to_string(),
@@ -114,14 +130,18 @@ Result<void> Daemon::start_metrics() {
     const metrics::ListenAddress address =
         VHOSTD_TRY(metrics::parse_listen_address(options_.metrics));
     metrics_ = VHOSTD_TRY(metrics::MetricsServer::start(address, *control_, [this] {
-        return metrics::take_snapshot(bdevs_, *targets_, *reactors_);
+        return metrics::take_snapshot(bdevs_, controllers_, *reactors_);
     }));
     return {};
 }
 
 void Daemon::print_attach_hints() const {
-    for (const auto& entry : targets_->controllers()) {
-        const std::string& path = entry.controller->socket_path();
+    for (const controller::Controller* c : controllers_.list()) {
+        if (c->kind() != "vhost_blk") {
+            continue;
+        }
+        const nlohmann::json info = c->describe();
+        const std::string path = info.value("socket", "");
         fmt::print(
             "vhostd: vhost-user-blk controller {} (bdev {}) listening on {}\n"
             "Attach a QEMU guest with:\n"
@@ -129,7 +149,8 @@ void Daemon::print_attach_hints() const {
             "    -object memory-backend-memfd,id=mem,size=1G,share=on -m 1G \\\n"
             "    -chardev socket,id=char0,path={} \\\n"
             "    -device vhost-user-blk-pci,chardev=char0,num-queues={} ...\n",
-            entry.controller->name(), entry.info.bdev_name, path, path, reactors_->size());
+            c->name(), info.at("backend_specific").at("block").value("bdev", ""), path, path,
+            reactors_->size());
     }
     std::fflush(stdout);
 }
@@ -150,7 +171,7 @@ void Daemon::begin_shutdown() {
         exit_code_ = 1;
         control_->request_stop();
     });
-    targets_->shutdown_all([this] { control_->request_stop(); });
+    controllers_.shutdown_all([this] { control_->request_stop(); });
 }
 
 int Daemon::run() {

@@ -7,13 +7,15 @@
 #include "app/options.hpp"
 #include "base/error.hpp"
 #include "block/bdev_registry.hpp"
+#include "block/bdev_rpc.hpp"
+#include "controller/controller_registry.hpp"
+#include "controller/controller_rpc.hpp"
 #include "metrics/metrics_server.hpp"
 #include "reactor/reactor.hpp"
 #include "reactor/reactor_group.hpp"
+#include "rpc/config_registry.hpp"
 #include "rpc/method_table.hpp"
 #include "rpc/server.hpp"
-#include "rpc/service.hpp"
-#include "targets/vhost_targets.hpp"
 
 namespace vhostd::app {
 
@@ -39,10 +41,13 @@ class Daemon {
     Options options_;
     std::unique_ptr<reactor::Reactor> control_;
     std::unique_ptr<reactor::ReactorGroup> reactors_;
-    block::BdevRegistry bdevs_;
-    std::unique_ptr<targets::VhostTargets> targets_;
-    std::unique_ptr<rpc::Service> service_;
     rpc::MethodTable methods_;
+    rpc::ConfigRegistry config_;
+    block::BdevRegistry bdevs_;
+    // Declared after bdevs_: controllers hold claims on bdevs and go first.
+    controller::ControllerRegistry controllers_;
+    std::unique_ptr<block::ModuleContext> bdev_modules_;
+    std::unique_ptr<controller::ControllerContext> controller_kinds_;
     std::unique_ptr<rpc::Server> rpc_server_;
     std::unique_ptr<metrics::MetricsServer> metrics_;  // --metrics
     UniqueFd signal_fd_;

@@ -12,6 +12,9 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     std::string cpumask = "0x1";
     std::string poll = "adaptive";
     unsigned idle_us = 300;
+    std::string socket_group;
+    std::string socket_mode = "0660";
+    unsigned handshake_ms = 10'000;
 
     CLI::App cli{
         "vhostd: a userspace vhost-user storage target.\n"
@@ -37,6 +40,14 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                    "serve Prometheus metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9190)");
     cli.add_option("--log-level", options.log_level, "error, warning, notice, info or debug")
         ->capture_default_str();
+    cli.add_option("--socket-group", socket_group,
+                   "group of the controller and RPC sockets (name or gid; default: vhostd's)");
+    cli.add_option("--socket-mode", socket_mode, "mode of the controller and RPC sockets (octal)")
+        ->capture_default_str();
+    cli.add_option("--handshake-timeout-ms", handshake_ms,
+                   "disconnect a vhost-user frontend that has not finished setting up a queue "
+                   "(or sending a message) within this time; 0: never")
+        ->capture_default_str();
 
     try {
         cli.parse(argc, argv);
@@ -51,6 +62,22 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         return 2;
     }
     options.cpumask = *mask;
+    if (!socket_group.empty()) {
+        auto group = parse_group(socket_group);
+        if (!group) {
+            fmt::print(stderr, "vhostd: --socket-group {}: {}\n", socket_group,
+                       group.error().message);
+            return 2;
+        }
+        options.sockets.group = *group;
+    }
+    auto mode = parse_socket_mode(socket_mode);
+    if (!mode) {
+        fmt::print(stderr, "vhostd: --socket-mode: {}\n", mode.error().message);
+        return 2;
+    }
+    options.sockets.mode = *mode;
+    options.handshake_timeout = std::chrono::milliseconds(handshake_ms);
     options.poll_mode = *reactor::parse_poll_mode(poll);
     options.idle_threshold = std::chrono::microseconds(idle_us);
     if (!log::parse_level(options.log_level)) {

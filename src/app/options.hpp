@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "base/cpu_mask.hpp"
+#include "base/unix_listener.hpp"
 #include "reactor/reactor.hpp"
 
 namespace vhostd::app {
@@ -20,6 +21,8 @@ struct Options {
     std::string log_level = "info";
     std::string metrics;  // --metrics HOST:PORT: Prometheus endpoint; empty: off
     std::string rpc_socket = "/var/tmp/vhostd.sock";  // -r: JSON-RPC listener (SPDK's -r)
+    SocketFileOptions sockets;  // --socket-group, --socket-mode: of every socket file
+    std::chrono::milliseconds handshake_timeout{10'000};  // --handshake-timeout-ms
 };
 
 // Parses argv. On --help or an error, returns the exit code to use instead.

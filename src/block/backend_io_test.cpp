@@ -8,10 +8,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "block/io_test_util.hpp"
-#include "block/malloc/malloc_bdev.hpp"
-#include "block/uring/uring_bdev.hpp"
-#include "block/uring/uring_channel.hpp"
+#include "block/backends/malloc/malloc_bdev.hpp"
+#include "block/backends/uring/uring_bdev.hpp"
+#include "block/backends/uring/uring_channel.hpp"
+#include "support/block_io.hpp"
 
 namespace vhostd::block {
 namespace {

@@ -1,15 +1,10 @@
-// BdevChannel: statistics and QoS around a backend channel.
+// BdevChannel: statistics, QoS and health around a backend channel.
 #include "block/bdev_channel.hpp"
 
 #include "base/log.hpp"
 #include "block/stats/clock.hpp"
 
 namespace vhostd::block {
-
-Result<std::unique_ptr<BackendChannel>> open_channel(Bdev& bdev, reactor::Reactor& reactor) {
-    std::unique_ptr<BackendChannel> backend = VHOSTD_TRY(bdev.create_channel(reactor));
-    return std::make_unique<BdevChannel>(bdev, reactor, std::move(backend));
-}
 
 BdevChannel::BdevChannel(Bdev& bdev, reactor::Reactor& reactor,
                          std::unique_ptr<BackendChannel> backend)
@@ -22,9 +17,9 @@ BdevChannel::BdevChannel(Bdev& bdev, reactor::Reactor& reactor,
 
 BdevChannel::~BdevChannel() {
     reactor_.remove_poller(*this);
-    if (!held_.empty()) {
+    if (!held_.empty() || !refused_.empty()) {
         // The owner broke the drain-before-destroy rule; these requests never complete.
-        LOG_ERROR(block, "bdev {}: channel closed with requests held back by QoS", bdev_.name());
+        LOG_ERROR(block, "bdev {}: channel closed with requests still queued", bdev_.name());
     }
     backend_.reset();  // its completions refer to this channel
     bdev_.stats().close_channel(stats_);
@@ -32,8 +27,16 @@ BdevChannel::~BdevChannel() {
 
 void BdevChannel::submit(IoRequest& request) noexcept {
     const uint64_t now = stats::now_ticks();
-    request.submit_ns = now;
+    scratch(request).submit_ticks = now;
     stats_->on_submit(now);
+    if (bdev_.state() != BdevState::online) [[unlikely]] {
+        // A failed bdev answers errors until it recovers; a removed one for good.
+        request.status =
+            bdev_.state() == BdevState::removed ? IoStatus::aborted : IoStatus::io_error;
+        scratch(request).upper = request.completion;
+        refused_.push_back(request);
+        return;
+    }
     // Requests already waiting go first: a newcomer must not overtake them.
     if (bdev_.qos().enabled() && (!held_.empty() || !bdev_.qos().admit(request, now))) {
         stats_->on_qos_queued();
@@ -44,27 +47,35 @@ void BdevChannel::submit(IoRequest& request) noexcept {
 }
 
 void BdevChannel::start(IoRequest& request) noexcept {
-    request.upper_completion = request.completion;
+    scratch(request).upper = request.completion;
     request.completion = this;
     backend_->submit(request);
 }
 
 void BdevChannel::io_complete(IoRequest& request) noexcept {
     const uint64_t now = stats::now_ticks();
-    stats_->on_complete(request, now, now - request.submit_ns);
+    stats_->on_complete(request, now, now - scratch(request).submit_ticks);
     // Restore the device's sink before calling it: it may resubmit the request at once.
-    IoCompletion* upper = request.upper_completion;
+    IoCompletion* upper = scratch(request).upper;
     request.completion = upper;
-    request.upper_completion = nullptr;
+    scratch(request).upper = nullptr;
     upper->io_complete(request);
 }
 
 reactor::PollResult BdevChannel::poll() noexcept {
+    unsigned done = 0;
+    if (!refused_.empty()) [[unlikely]] {
+        // Only what was refused before this poll: a callback that resubmits waits a turn.
+        RequestList batch = refused_.take();
+        while (IoRequest* request = batch.pop_front()) {
+            io_complete(*request);
+            ++done;
+        }
+    }
     if (held_.empty()) {
-        return reactor::PollResult::idle;
+        return done != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
     }
     const uint64_t now = stats::now_ticks();
-    unsigned started = 0;
     // Bounded by the requests held (at most the queue's depth); stops at the first refusal so
     // that arrival order is kept.
     while (IoRequest* request = held_.front()) {
@@ -73,9 +84,9 @@ reactor::PollResult BdevChannel::poll() noexcept {
         }
         held_.pop_front();
         start(*request);
-        ++started;
+        ++done;
     }
-    return started != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
+    return done != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
 }
 
 }  // namespace vhostd::block

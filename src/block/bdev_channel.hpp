@@ -1,23 +1,21 @@
-// BdevChannel: the bdev layer's channel, which every device opens (open_channel) instead of
-// the backend's own. It wraps the backend channel the way SPDK's bdev channel does: it counts
-// every request into the bdev's statistics on completion, and holds back requests over the
-// bdev's QoS limits until a later 1 ms timeslice has tokens for them.
+// BdevChannel: the bdev layer's channel, which every user opens (open_channel in bdev.hpp)
+// instead of the backend's own. It wraps the backend channel the way SPDK's bdev channel
+// does: it counts every request into the bdev's statistics on completion, holds back requests
+// over the bdev's QoS limits until a later 1 ms timeslice has tokens for them, and completes
+// requests with an error at once while the bdev is failed or removed.
 #pragma once
 
 #include <memory>
 
 #include "block/bdev.hpp"
-#include "block/request_list.hpp"
+#include "block/module/bdev_module.hpp"
+#include "block/module/request_list.hpp"
 #include "reactor/poller.hpp"
 #include "reactor/reactor.hpp"
 
 namespace vhostd::block {
 
-// Opens `bdev`'s channel on `reactor` (call on that reactor's thread). The caller keeps the
-// bdev alive for as long as the channel (devices hold the bdev's shared_ptr).
-Result<std::unique_ptr<BackendChannel>> open_channel(Bdev& bdev, reactor::Reactor& reactor);
-
-class BdevChannel final : public BackendChannel, public reactor::Poller, private IoCompletion {
+class BdevChannel final : public IoChannel, public reactor::Poller, private IoCompletion {
   public:
     BdevChannel(Bdev& bdev, reactor::Reactor& reactor, std::unique_ptr<BackendChannel> backend);
     ~BdevChannel() override;
@@ -26,10 +24,11 @@ class BdevChannel final : public BackendChannel, public reactor::Poller, private
 
     void submit(IoRequest& request) noexcept override;
 
-    // Releases requests held back by QoS once their timeslice has tokens (or QoS is lifted).
+    // Releases requests held back by QoS once their timeslice has tokens (or QoS is lifted),
+    // and completes the ones refused while the bdev was not online.
     reactor::PollResult poll() noexcept override;
-    // Held-back requests keep the reactor polling: no event would wake it for them.
-    bool enter_interrupt_mode() noexcept override { return held_.empty(); }
+    // Held-back or refused requests keep the reactor polling: no event would wake it for them.
+    bool enter_interrupt_mode() noexcept override { return held_.empty() && refused_.empty(); }
 
     [[nodiscard]] const stats::ChannelStats& stats() const { return *stats_; }
 
@@ -41,7 +40,8 @@ class BdevChannel final : public BackendChannel, public reactor::Poller, private
     reactor::Reactor& reactor_;
     std::unique_ptr<BackendChannel> backend_;
     std::shared_ptr<stats::ChannelStats> stats_;
-    RequestList held_;  // over the QoS budget, in arrival order
+    RequestList held_;     // over the QoS budget, in arrival order
+    RequestList refused_;  // the bdev was not online: completed with an error by poll()
 };
 
 }  // namespace vhostd::block

@@ -8,8 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "block/io_test_util.hpp"
-#include "block/malloc/malloc_bdev.hpp"
+#include "block/backends/malloc/malloc_bdev.hpp"
+#include "support/block_io.hpp"
 
 namespace vhostd::block {
 namespace {
@@ -28,7 +28,7 @@ class BdevChannelTest : public ::testing::Test {
     void SetUp() override {
         bdev_ = *bdev_malloc_create({"Malloc0", 1024, kBlock, {}});
         reactor_ = std::move(*reactor::Reactor::create(0, {reactor::PollMode::never, 100us, -1}));
-        channel_ = std::move(*open_channel(*bdev_, *reactor_));
+        channel_ = std::move(*open_channel_now(*bdev_, *reactor_));
     }
     void TearDown() override {
         channel_.reset();
@@ -57,7 +57,7 @@ class BdevChannelTest : public ::testing::Test {
 
     std::shared_ptr<Bdev> bdev_;
     std::unique_ptr<reactor::Reactor> reactor_;
-    std::unique_ptr<BackendChannel> channel_;
+    std::unique_ptr<IoChannel> channel_;
     Order order_;
     std::vector<uint8_t> buffer_ = std::vector<uint8_t>(64 * 1024);
     iovec iov_{};

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "block/malloc/malloc_bdev.hpp"
-#include "block/null/null_bdev.hpp"
+#include "block/backends/malloc/malloc_bdev.hpp"
+#include "block/backends/null/null_bdev.hpp"
 
 namespace vhostd::block {
 namespace {

@@ -1,11 +1,14 @@
 // IoRequest: one block I/O as devices hand it to the block layer. Devices preallocate these
-// (one per queue slot) so the I/O path allocates nothing; backends keep their bookkeeping in
-// the request's own scratch fields.
+// (one per queue slot) so the I/O path allocates nothing. The bdev layer and the backends keep
+// their bookkeeping in the request's scratch area, which devices cannot reach: its fields are
+// accessible only through block/bdev_module.hpp's scratch().
 #pragma once
 
 #include <cstdint>
 
 #include <sys/uio.h>
+
+#include "reactor/mailbox.hpp"
 
 namespace vhostd::block {
 
@@ -34,6 +37,47 @@ class IoCompletion {
     ~IoCompletion() = default;
 };
 
+namespace detail {
+
+// What the bdev layer and a backend remember about a request while it is theirs.
+struct IoScratchFields {
+    IoRequest* next = nullptr;      // intrusive link for queues (RequestList)
+    uint64_t transferred = 0;       // bytes done so far (resubmission of short transfers)
+    uint64_t submit_ticks = 0;      // submission time, for latency statistics
+    uint32_t backend_state = 0;     // backend-private (uring: retry flags, attempt count)
+    int64_t backend_result = 0;     // backend-private (a result from a foreign thread)
+    IoCompletion* upper = nullptr;  // the device's sink while the bdev channel has it
+    reactor::MailboxNode mailbox;   // completion handed over from a foreign thread
+
+    void reset() noexcept {
+        next = nullptr;
+        transferred = 0;
+        submit_ticks = 0;
+        backend_state = 0;
+        backend_result = 0;
+        upper = nullptr;
+        mailbox.next.store(nullptr, std::memory_order_relaxed);
+    }
+};
+
+}  // namespace detail
+
+// Opaque to devices: only scratch() (block/bdev_module.hpp) reaches the fields.
+class IoScratch {
+  public:
+    IoScratch() = default;
+    // Copying a request (devices reset theirs by assignment) starts with fresh scratch.
+    IoScratch(const IoScratch&) noexcept {}
+    IoScratch& operator=(const IoScratch&) noexcept {
+        fields_.reset();
+        return *this;
+    }
+
+  private:
+    friend detail::IoScratchFields& scratch(IoRequest& request) noexcept;
+    detail::IoScratchFields fields_;
+};
+
 struct IoRequest {
     IoType type = IoType::read;
     bool unmap = false;   // write_zeroes: the backend may deallocate instead of writing
@@ -46,14 +90,7 @@ struct IoRequest {
     uint32_t iovcnt = 0;
     IoCompletion* completion = nullptr;
     IoStatus status = IoStatus::success;  // set by the backend before completion
-
-    // --- block-layer and backend scratch; devices leave these alone ---
-    IoRequest* next = nullptr;   // intrusive link for backend queues
-    uint64_t transferred = 0;    // bytes done so far (resubmission of short transfers)
-    uint64_t submit_ns = 0;      // submission time, for latency statistics
-    uint32_t backend_state = 0;  // backend-private (uring: retry flags and attempt count)
-    // The device's completion sink while the bdev channel (block/bdev_channel.hpp) has it.
-    IoCompletion* upper_completion = nullptr;
+    IoScratch scratch_area;               // the block layer's; see block/bdev_module.hpp
 };
 
 }  // namespace vhostd::block

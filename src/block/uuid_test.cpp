@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "block/malloc/malloc_bdev.hpp"
+#include "block/backends/malloc/malloc_bdev.hpp"
 
 namespace vhostd::block {
 namespace {

@@ -18,8 +18,8 @@
 #include "frontend/blk_queue.hpp"
 #include "frontend/connection.hpp"
 #include "frontend/guest_ram.hpp"
-#include "vhost_user/protocol.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/vhost_user.hpp"
+#include "spec/virtio.hpp"
 
 namespace vhostd::frontend {
 

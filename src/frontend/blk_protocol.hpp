@@ -1,12 +1,12 @@
 // virtio-blk as the frontend writes it into guest RAM: the device's wire definitions
-// (devices/virtio_blk/blk_spec.hpp, the one source of them) under driver-side names, plus a
+// (spec/virtio_blk.hpp, the one source of them) under driver-side names, plus a
 // typed request type and the frontend's own "status not written" marker.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "devices/virtio_blk/blk_spec.hpp"
+#include "spec/virtio_blk.hpp"
 
 namespace vhostd::frontend::blk {
 

@@ -14,7 +14,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
-#include "vhost_user/protocol.hpp"
+#include "spec/vhost_user.hpp"
 
 namespace vhostd::frontend {
 

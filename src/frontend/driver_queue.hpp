@@ -15,7 +15,7 @@
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "frontend/guest_ram.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace vhostd::frontend {
 

@@ -6,7 +6,7 @@
 
 #include "base/event_fd.hpp"
 #include "frontend/blk_protocol.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace vhostd::frontend::testing {
 

@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "devices/virtio_scsi/scsi_spec.hpp"
 #include "frontend/connection.hpp"
 #include "frontend/driver_queue.hpp"
 #include "frontend/guest_ram.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
+#include "spec/virtio_scsi.hpp"
 
 namespace vhostd::frontend {
 

@@ -159,7 +159,7 @@ void bdev_qos(Writer& w, const MetricsSnapshot& s) {
 }
 
 void queues(Writer& w, const MetricsSnapshot& s) {
-    using Q = targets::QueueCounters;
+    using Q = queue::QueueCounters;
     const struct {
         const char* name;
         const char* type;

@@ -20,7 +20,7 @@ MetricsSnapshot sample_snapshot() {
     BdevSample bdev{.name = "Malloc\"0", .stats = {}, .qos = {.rw_ios_per_sec = 5000}};
     bdev.stats.add(channel);
     s.bdevs.push_back(bdev);
-    s.controllers.push_back({"vhost.0", {targets::QueueCounters{.index = 1, .requests = 7}}});
+    s.controllers.push_back({"vhost.0", {queue::QueueCounters{.index = 1, .requests = 7}}});
     s.reactors.push_back({0, 10, 20, 3});
     return s;
 }

@@ -4,14 +4,14 @@
 namespace vhostd::metrics {
 
 MetricsSnapshot take_snapshot(const block::BdevRegistry& bdevs,
-                              const targets::VhostTargets& targets,
+                              const controller::ControllerRegistry& controllers,
                               reactor::ReactorGroup& reactors) {
     MetricsSnapshot out;
     for (const auto& bdev : bdevs.list()) {
         out.bdevs.push_back({bdev->name(), bdev->stats().snapshot(), bdev->qos().limits()});
     }
-    for (const auto& entry : targets.controllers()) {
-        out.controllers.push_back({entry.controller->name(), entry.controller->queue_counters()});
+    for (const controller::Controller* c : controllers.list()) {
+        out.controllers.push_back({c->name(), c->queue_counters()});
     }
     for (size_t i = 0; i < reactors.size(); ++i) {
         const reactor::ReactorStats& s = reactors.at(i).stats();

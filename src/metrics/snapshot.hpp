@@ -10,8 +10,8 @@
 #include "block/bdev_registry.hpp"
 #include "block/qos/qos_limits.hpp"
 #include "block/stats/io_stats.hpp"
+#include "controller/controller_registry.hpp"
 #include "reactor/reactor_group.hpp"
-#include "targets/vhost_targets.hpp"
 
 namespace vhostd::metrics {
 
@@ -23,7 +23,7 @@ struct BdevSample {
 
 struct ControllerSample {
     std::string name;
-    std::vector<targets::QueueCounters> queues;
+    std::vector<queue::QueueCounters> queues;
 };
 
 struct ReactorSample {
@@ -41,7 +41,7 @@ struct MetricsSnapshot {
 
 // On the control reactor.
 MetricsSnapshot take_snapshot(const block::BdevRegistry& bdevs,
-                              const targets::VhostTargets& targets,
+                              const controller::ControllerRegistry& controllers,
                               reactor::ReactorGroup& reactors);
 
 }  // namespace vhostd::metrics

@@ -3,7 +3,7 @@
 #include <array>
 
 #include "base/log.hpp"
-#include "rpc/service.hpp"
+#include "rpc/config_registry.hpp"
 
 namespace vhostd::rpc {
 

@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "base/unix_listener.hpp"
 #include "reactor/reactor.hpp"
 #include "rpc/connection.hpp"
 #include "rpc/method_table.hpp"
@@ -22,9 +23,11 @@ class Server {
     struct Options {
         std::string path = kDefaultRpcSocket;
         size_t max_connections = 128;
+        SocketFileOptions socket;  // group and mode of the socket file
     };
 
-    // Refuses a path another live process is listening on; replaces a stale socket file.
+    // UnixListener's policy: refuses a path another live process is listening on, replaces a
+    // stale socket file.
     static Result<std::unique_ptr<Server>> create(reactor::Reactor& control,
                                                   const MethodTable& methods, Options options);
     // Closes every client and removes the socket file.
@@ -44,7 +47,7 @@ class Server {
     reactor::Reactor& control_;
     const MethodTable& methods_;
     Options options_;
-    UniqueFd listener_;
+    UnixListener listener_;
     std::optional<reactor::Reactor::FdId> watch_;
     std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
 };

@@ -1,7 +1,7 @@
 // The checks before every command: opcodes, CDB length, reserved bits, unit attentions.
 #include <gtest/gtest.h>
 
-#include "scsi/scsi_test_util.hpp"
+#include "support/scsi_tasks.hpp"
 
 namespace vhostd::scsi {
 namespace {

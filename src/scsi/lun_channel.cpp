@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "base/log.hpp"
 #include "scsi/command.hpp"
 #include "scsi/target_channel.hpp"
 
@@ -19,9 +20,28 @@ Task& task_of(block::IoRequest& request) {
 
 }  // namespace
 
-LunChannel::LunChannel(TargetChannel& owner, std::shared_ptr<LogicalUnit> unit,
-                       std::unique_ptr<block::BackendChannel> backend)
-    : owner_(owner), unit_(std::move(unit)), backend_(std::move(backend)) {}
+LunChannel::LunChannel(TargetChannel& owner, std::shared_ptr<LogicalUnit> unit)
+    : owner_(owner), unit_(std::move(unit)) {
+    // The bdev layer's channel, so SCSI I/O is counted in the bdev's statistics and obeys QoS.
+    block::open_channel(
+        *unit_->bdev(), owner_.reactor(),
+        [alive = std::weak_ptr<LunChannel*>(alive_)](
+            Result<std::unique_ptr<block::IoChannel>> channel) {
+            auto self = alive.lock();
+            if (!self) {
+                return;  // detached meanwhile: the channel is dropped here, on its reactor
+            }
+            LunChannel& lun = **self;
+            if (!channel) {
+                lun.open_failed_ = true;
+                LOG_RATELIMITED(scsi, err, "target {} LUN {}: bdev {} cannot be opened: {}",
+                                lun.owner_.target_id(), lun.lun(), lun.unit_->bdev()->name(),
+                                channel.error().describe());
+                return;
+            }
+            lun.backend_ = std::move(*channel);
+        });
+}
 
 void LunChannel::submit(Task& task) noexcept {
     task.io.completion = this;

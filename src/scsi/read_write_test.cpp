@@ -1,7 +1,7 @@
 // READ/WRITE 6/10/12/16, SYNCHRONIZE CACHE, VERIFY: data, ranges, residuals, hostile CDBs.
 #include <gtest/gtest.h>
 
-#include "scsi/scsi_test_util.hpp"
+#include "support/scsi_tasks.hpp"
 
 namespace vhostd::scsi {
 namespace {

@@ -30,6 +30,8 @@ struct SenseCode {
 // SPC-4 annex F.2: the additional sense codes used here.
 namespace sense {
 inline constexpr SenseCode no_sense{sense_key::no_sense, 0x00, 0x00};
+inline constexpr SenseCode becoming_ready{sense_key::not_ready, 0x04, 0x01};
+inline constexpr SenseCode not_ready_manual_intervention{sense_key::not_ready, 0x04, 0x03};
 inline constexpr SenseCode parameter_list_length_error{sense_key::illegal_request, 0x1a, 0x00};
 inline constexpr SenseCode invalid_opcode{sense_key::illegal_request, 0x20, 0x00};
 inline constexpr SenseCode lba_out_of_range{sense_key::illegal_request, 0x21, 0x00};

@@ -4,12 +4,22 @@
 #include <algorithm>
 
 #include "base/log.hpp"
-#include "block/bdev_channel.hpp"
 #include "scsi/command.hpp"
 #include "scsi/lun_channel.hpp"
 #include "scsi/sense.hpp"
 
 namespace vhostd::scsi {
+namespace {
+
+// Commands a logical unit answers whether or not its medium is ready (SPC-4 5.15).
+bool needs_medium(uint8_t opcode) {
+    constexpr uint8_t kInquiry = 0x12;
+    constexpr uint8_t kReportLuns = 0xa0;
+    constexpr uint8_t kRequestSense = 0x03;
+    return opcode != kInquiry && opcode != kReportLuns && opcode != kRequestSense;
+}
+
+}  // namespace
 
 TargetChannel::TargetChannel(reactor::Reactor& reactor, uint32_t target_id)
     : reactor_(reactor), target_id_(target_id) {
@@ -32,9 +42,7 @@ Result<void> TargetChannel::attach(std::shared_ptr<LogicalUnit> unit) {
     if (find(unit->lun()) != nullptr) {
         return make_error(EEXIST, "target {}: LUN {} already attached", target_id_, unit->lun());
     }
-    // The bdev layer's channel, so SCSI I/O is counted in the bdev's statistics and obeys QoS.
-    auto backend = VHOSTD_TRY(block::open_channel(*unit->bdev(), reactor_));
-    auto channel = std::make_unique<LunChannel>(*this, std::move(unit), std::move(backend));
+    auto channel = std::make_unique<LunChannel>(*this, std::move(unit));
     auto at = std::lower_bound(luns_.begin(), luns_.end(), channel->lun(),
                                [](const auto& c, uint64_t lun) { return c->lun() < lun; });
     luns_.insert(at, std::move(channel));
@@ -104,6 +112,14 @@ void TargetChannel::execute(Task& task) noexcept {
     task.state.lun = lun;
     if (lun != nullptr) {
         ++lun->tasks;
+    }
+    // SPC-4 5.15 (and the LOGICAL UNIT NOT READY sense codes): until the bdev's channel is
+    // open the LUN answers NOT READY to commands that need the medium.
+    if (lun != nullptr && !lun->ready() && needs_medium(task.cdb[0])) {
+        set_check_condition(task, lun->open_failed() ? sense::not_ready_manual_intervention
+                                                     : sense::becoming_ready);
+        defer(task);
+        return;
     }
     if (dispatch(Command{task, lun, *this}) == Disposition::done) {
         defer(task);

@@ -41,9 +41,11 @@ class TargetChannel : public reactor::Poller {
     TargetChannel& operator=(const TargetChannel&) = delete;
 
     [[nodiscard]] uint32_t target_id() const { return target_id_; }
+    [[nodiscard]] reactor::Reactor& reactor() const { return reactor_; }
 
-    // Makes `unit` reachable from this queue: creates its bdev's channel on this reactor.
-    // EEXIST if its LUN is already attached.
+    // Makes `unit` reachable from this queue and starts opening its bdev's channel on this
+    // reactor; until that is open the LUN answers NOT READY (becoming ready). EEXIST if its
+    // LUN is already attached.
     Result<void> attach(std::shared_ptr<LogicalUnit> unit);
     // Makes LUN `lun` unreachable at once (new tasks get LOGICAL UNIT NOT SUPPORTED); tasks in
     // flight complete with CHECK CONDITION / ABORTED COMMAND when their I/O returns, then the

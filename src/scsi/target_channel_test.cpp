@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "scsi/scsi_test_util.hpp"
+#include "support/scsi_tasks.hpp"
 
 namespace vhostd::scsi {
 namespace {

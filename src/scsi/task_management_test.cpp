@@ -7,8 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "block/request_list.hpp"
-#include "scsi/scsi_test_util.hpp"
+#include "block/module/bdev_module.hpp"
+#include "block/module/request_list.hpp"
+#include "support/scsi_tasks.hpp"
 
 namespace vhostd::scsi {
 namespace {
@@ -16,16 +17,10 @@ namespace {
 using testing::Harness;
 using testing::sense_of;
 
-// A bdev whose requests wait until the test releases them.
-class SlowBdev final : public block::Bdev {
+// A backend whose requests wait until the test releases them.
+class SlowBackend final : public block::BdevBackend {
   public:
-    SlowBdev()
-        : Bdev("Slow0", "Slow disk", 512, 1024, caps(), "2b4e28ba-2fa1-41d2-883f-0016d3cca427") {}
-    static block::Capabilities caps() {
-        block::Capabilities c;
-        c.flush = true;
-        return c;
-    }
+    [[nodiscard]] std::string_view driver() const override { return "slow"; }
     struct Channel final : block::BackendChannel {
         void submit(block::IoRequest& r) noexcept override {
             held.push_back(r);
@@ -46,7 +41,7 @@ class SlowBdev final : public block::Bdev {
         channel = c.get();
         return c;
     }
-    void describe(nlohmann::json&) const override {}
+    [[nodiscard]] nlohmann::json describe() const override { return {}; }
     // Completes what is held now (not what the completions submit).
     size_t release_all(block::IoStatus status = block::IoStatus::success) {
         block::RequestList batch = channel->held.take();
@@ -100,8 +95,20 @@ struct TaskManagement : ::testing::Test {
             h.reactor->run_once();
         }
     }
+    static std::shared_ptr<block::Bdev> make_slow(SlowBackend*& slow) {
+        auto backend = std::make_unique<SlowBackend>();
+        slow = backend.get();
+        return *block::make_bdev(block::BdevInit{.name = "Slow0",
+                                                 .product = "Slow disk",
+                                                 .block_size = 512,
+                                                 .num_blocks = 1024,
+                                                 .caps = block::Capabilities{.flush = true},
+                                                 .uuid = "2b4e28ba-2fa1-41d2-883f-0016d3cca427"},
+                                 std::move(backend));
+    }
     Harness h;
-    std::shared_ptr<SlowBdev> bdev = std::make_shared<SlowBdev>();
+    SlowBackend* slow = nullptr;
+    std::shared_ptr<block::Bdev> bdev = make_slow(slow);
     std::deque<std::vector<uint8_t>> buffers;
     std::deque<iovec> iovs;
 };
@@ -115,7 +122,7 @@ TEST_F(TaskManagement, AbortTaskWaitsForTheBackend) {
     h.channel->abort_task(1, 1, [&](TmfResponse r) { response = r; });
     spin();
     EXPECT_FALSE(response);  // the aborted read is still with the backend
-    EXPECT_EQ(bdev->release_all(), 2u);
+    EXPECT_EQ(slow->release_all(), 2u);
     spin();
     ASSERT_TRUE(response);
     EXPECT_EQ(*response, TmfResponse::complete);
@@ -143,7 +150,7 @@ TEST_F(TaskManagement, AbortTaskSetIsPerInitiatorAndLunResetIsNot) {
     start(b, 2, 1);
     bool set_done = false;
     h.channel->abort_task_set(1, 0, [&](TmfResponse) { set_done = true; });
-    bdev->release_all();
+    slow->release_all();
     spin();
     EXPECT_TRUE(set_done);
     EXPECT_TRUE(a.aborted);
@@ -153,7 +160,7 @@ TEST_F(TaskManagement, AbortTaskSetIsPerInitiatorAndLunResetIsNot) {
     start(c, 4, 1);
     bool reset_done = false;
     h.channel->reset_lun(1, [&](TmfResponse) { reset_done = true; });
-    bdev->release_all();
+    slow->release_all();
     spin();
     EXPECT_TRUE(reset_done);
     EXPECT_TRUE(a.aborted);
@@ -168,7 +175,7 @@ TEST_F(TaskManagement, NexusResetCoversEveryLun) {
     start(a, 1, 0);
     bool done = false;
     h.channel->reset_nexus(0, [&](TmfResponse) { done = true; });
-    bdev->release_all(block::IoStatus::io_error);
+    slow->release_all(block::IoStatus::io_error);
     spin();
     EXPECT_TRUE(done);
     EXPECT_TRUE(a.aborted);
@@ -185,11 +192,11 @@ TEST_F(TaskManagement, HotRemoveFailsInFlightTasksThenDestroysTheChannel) {
     EXPECT_EQ(sense_of(h.command({0x00, 0, 0, 0, 0, 0}, 1)), sense::lun_not_supported);
     spin();
     EXPECT_FALSE(detached);
-    EXPECT_FALSE(bdev->channel_destroyed);
-    bdev->release_all();
+    EXPECT_FALSE(slow->channel_destroyed);
+    slow->release_all();
     spin();
     EXPECT_TRUE(detached);
-    EXPECT_TRUE(bdev->channel_destroyed);
+    EXPECT_TRUE(slow->channel_destroyed);
     EXPECT_EQ(a.status, status::check_condition);
     EXPECT_EQ(sense_of(a), sense::lun_communication_failure);
     EXPECT_EQ(sense_of(b), sense::lun_communication_failure);
@@ -200,12 +207,12 @@ TEST_F(TaskManagement, HotRemoveFailsInFlightTasksThenDestroysTheChannel) {
 TEST_F(TaskManagement, FuaWriteFlushesAfterWriting) {
     Task t;
     start(t, 0, 0, true, true);
-    ASSERT_EQ(bdev->channel->held.front()->type, block::IoType::write);
-    bdev->release_all();
-    ASSERT_NE(bdev->channel->held.front(), nullptr);
-    EXPECT_EQ(bdev->channel->held.front()->type, block::IoType::flush);
+    ASSERT_EQ(slow->channel->held.front()->type, block::IoType::write);
+    slow->release_all();
+    ASSERT_NE(slow->channel->held.front(), nullptr);
+    EXPECT_EQ(slow->channel->held.front()->type, block::IoType::flush);
     const size_t before = h.recorder.completed;
-    bdev->release_all();
+    slow->release_all();
     EXPECT_EQ(h.recorder.completed, before + 1);
     EXPECT_EQ(t.status, status::good);
     EXPECT_EQ(t.data_transferred, 512u);
@@ -233,22 +240,84 @@ TEST_F(TaskManagement, WriteCacheDisabledByModeSelectMakesWritesDurable) {
 
     Task w;
     start(w, 0, 0, true, false);  // no FUA
-    bdev->release_all();
-    ASSERT_NE(bdev->channel->held.front(), nullptr);
-    EXPECT_EQ(bdev->channel->held.front()->type, block::IoType::flush);
-    bdev->release_all();
+    slow->release_all();
+    ASSERT_NE(slow->channel->held.front(), nullptr);
+    EXPECT_EQ(slow->channel->held.front()->type, block::IoType::flush);
+    slow->release_all();
     EXPECT_EQ(w.status, status::good);
 }
 
 TEST_F(TaskManagement, BackendErrorsMapToSense) {
     Task a;
     start(a, 1);
-    bdev->release_all(block::IoStatus::io_error);
+    slow->release_all(block::IoStatus::io_error);
     EXPECT_EQ(sense_of(a), sense::unrecovered_read_error);
     EXPECT_EQ(a.data_transferred, 0u);
     start(a, 2);
-    bdev->release_all(block::IoStatus::no_space);
+    slow->release_all(block::IoStatus::no_space);
     EXPECT_EQ(sense_of(a), sense::space_allocation_failed);
+}
+
+// A backend whose channel arrives on a later reactor iteration (a network round trip): until
+// then the LUN is becoming ready; a backend that cannot be opened leaves it not ready.
+class LateBackend final : public block::BdevBackend {
+  public:
+    [[nodiscard]] std::string_view driver() const override { return "late"; }
+    void open_channel(reactor::Reactor&, block::BackendChannelOpened done) override {
+        pending = std::move(done);
+    }
+    [[nodiscard]] nlohmann::json describe() const override { return {}; }
+    void deliver(bool ok) {
+        if (ok) {
+            pending(
+                std::unique_ptr<block::BackendChannel>(std::make_unique<SlowBackend::Channel>()));
+        } else {
+            pending(make_error(ECONNREFUSED, "unreachable"));
+        }
+    }
+    block::BackendChannelOpened pending;
+};
+
+TEST(LunOpening, NotReadyUntilTheChannelIsOpenAndInquiryAnswersMeanwhile) {
+    Harness h;
+    auto backend = std::make_unique<LateBackend>();
+    LateBackend* late = backend.get();
+    auto bdev =
+        block::make_bdev(block::BdevInit{.name = "Late0", .num_blocks = 64}, std::move(backend));
+    ASSERT_TRUE(bdev.has_value());
+    auto unit = h.target.add_lun(1, *bdev);
+    ASSERT_TRUE(unit.has_value());
+    ASSERT_TRUE(h.channel->attach(*unit).has_value());
+    ASSERT_TRUE(late->pending);
+
+    Task tur = h.command({0x00, 0, 0, 0, 0, 0}, 1);  // TEST UNIT READY
+    EXPECT_EQ(sense_of(tur), sense::becoming_ready);
+    std::vector<uint8_t> inquiry(36);
+    Task inq = h.command({0x12, 0, 0, 0, 36, 0}, inquiry, DataDirection::from_device, 1);
+    EXPECT_EQ(inq.status, status::good) << "INQUIRY needs no medium";
+
+    late->deliver(true);
+    Task ready = h.command({0x00, 0, 0, 0, 0, 0}, 1);
+    // The first command after becoming ready may carry the power-on unit attention.
+    if (ready.status != status::good) {
+        ready = h.command({0x00, 0, 0, 0, 0, 0}, 1);
+    }
+    EXPECT_EQ(ready.status, status::good);
+}
+
+TEST(LunOpening, ChannelThatCannotOpenLeavesTheLunNotReady) {
+    Harness h;
+    auto backend = std::make_unique<LateBackend>();
+    LateBackend* late = backend.get();
+    auto bdev =
+        block::make_bdev(block::BdevInit{.name = "Late0", .num_blocks = 64}, std::move(backend));
+    ASSERT_TRUE(bdev.has_value());
+    auto unit = h.target.add_lun(1, *bdev);
+    ASSERT_TRUE(unit.has_value());
+    ASSERT_TRUE(h.channel->attach(*unit).has_value());
+    late->deliver(false);
+    Task tur = h.command({0x00, 0, 0, 0, 0, 0}, 1);
+    EXPECT_EQ(sense_of(tur), sense::not_ready_manual_intervention);
 }
 
 }  // namespace

@@ -36,8 +36,9 @@ struct TaskState {
     uint32_t cursor = 0;           // UNMAP: next descriptor; WRITE SAME: blocks in the current step
     uint32_t count = 0;            // UNMAP: descriptors; WRITE SAME: iovecs per block (0: zeroes)
     uint32_t param_length = 0;
-    std::array<uint8_t, kParamBufferSize> param{};  // parameter list copied from the buffer
-    std::array<iovec, kWriteSameIovs> iov{};        // WRITE SAME: one block, repeated
+    // Parameter list copied from the buffer; aligned so that WRITE SAME can keep iovecs here.
+    alignas(iovec) std::array<uint8_t, kParamBufferSize> param{};
+    std::array<iovec, kWriteSameIovs> iov{};  // WRITE SAME: one block, repeated
 };
 
 }  // namespace vhostd::scsi::detail

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "scsi/cdb.hpp"
-#include "scsi/scsi_test_util.hpp"
+#include "support/scsi_tasks.hpp"
 
 namespace vhostd::scsi {
 namespace {

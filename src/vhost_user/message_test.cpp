@@ -6,9 +6,9 @@
 #include <sys/socket.h>
 
 #include "base/event_fd.hpp"
+#include "support/vhost_user_fakes.hpp"
 #include "vhost_user/message_reader.hpp"
 #include "vhost_user/message_writer.hpp"
-#include "vhost_user/testing/fakes.hpp"
 
 namespace vhostd::vhost_user {
 namespace {

@@ -5,16 +5,13 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "base/log.hpp"
 
 namespace vhostd::vhost_user {
 
 Result<std::unique_ptr<Server>> Server::create(reactor::Reactor& reactor, std::string socket_path,
-                                               virtio::Device& device, QueueControl& queues,
+                                               virtio::Device& device, virtio::QueueControl& queues,
                                                Options options) {
     if (options.name.empty()) {
         options.name = socket_path;
@@ -28,7 +25,7 @@ Result<std::unique_ptr<Server>> Server::create(reactor::Reactor& reactor, std::s
 }
 
 Server::Server(reactor::Reactor& reactor, std::string path, virtio::Device& device,
-               QueueControl& queues, Options options)
+               virtio::QueueControl& queues, Options options)
     : reactor_(reactor),
       path_(std::move(path)),
       device_(device),
@@ -46,55 +43,16 @@ Server::~Server() {
 }
 
 Result<void> Server::listen() {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path_.empty() || path_.size() >= sizeof(addr.sun_path)) {
-        return make_error(ENAMETOOLONG, "socket path '{}' must be 1 to {} bytes", path_,
-                          sizeof(addr.sun_path) - 1);
-    }
-    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-
-    // A socket file left by an earlier run would make bind() fail; anything else at that
-    // path is somebody's data and is not ours to delete.
-    struct stat st {};
-    if (::lstat(path_.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            return make_error(EEXIST, "'{}' exists and is not a socket; not replacing it", path_);
-        }
-        if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
-            return errno_error(fmt::format("removing stale socket '{}'", path_));
-        }
-        LOG_INFO(vhost_user, "{}: removed a stale socket file", options_.name);
-    } else if (errno != ENOENT) {
-        return errno_error(fmt::format("stat of socket path '{}'", path_));
-    }
-
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        return errno_error("socket(AF_UNIX)");
-    }
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-        return errno_error(fmt::format("bind to '{}'", path_));
-    }
-    if (::listen(fd.get(), 16) != 0) {
-        const auto error = errno_error(fmt::format("listen on '{}'", path_));
-        ::unlink(path_.c_str());
-        return error;
-    }
-    if (::stat(path_.c_str(), &st) == 0) {
-        socket_dev_ = st.st_dev;
-        socket_ino_ = st.st_ino;
-    }
-    listener_ = std::move(fd);
+    listener_ = VHOSTD_TRY(UnixListener::listen(path_, options_.socket));
     return {};
 }
 
 Result<void> Server::watch_listener() {
-    if (listen_watch_ || !listener_) {
+    if (listen_watch_ || !listener_.valid()) {
         return {};
     }
     listen_watch_ = VHOSTD_TRY(
-        reactor_.watch_fd(listener_.get(), EPOLLIN, [this](uint32_t) { accept_pending(); }));
+        reactor_.watch_fd(listener_.fd(), EPOLLIN, [this](uint32_t) { accept_pending(); }));
     return {};
 }
 
@@ -107,15 +65,7 @@ void Server::unwatch_listener() {
 
 void Server::close_listener() {
     unwatch_listener();
-    if (!listener_) {
-        return;
-    }
-    listener_.reset();
-    // Only unlink the file if it is still the socket we bound (not one a successor created).
-    struct stat st {};
-    if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == socket_dev_ && st.st_ino == socket_ino_) {
-        ::unlink(path_.c_str());
-    }
+    listener_.close();  // removes the socket file if it is still ours
 }
 
 void Server::accept_pending() {
@@ -128,7 +78,7 @@ void Server::accept_pending() {
         return;
     }
     for (;;) {
-        UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        UniqueFd socket(::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!socket) {
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
@@ -196,7 +146,7 @@ void Server::finish_teardown() {
     session_.reset();
     LOG_RATELIMITED(vhost_user, info, "{}: frontend session ended; queues stopped, memory released",
                     options_.name);
-    if (!shutdown_done_.empty() || !listener_) {
+    if (!shutdown_done_.empty() || !listener_.valid()) {
         state_ = State::shut_down;
         auto callbacks = std::move(shutdown_done_);
         shutdown_done_.clear();

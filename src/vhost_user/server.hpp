@@ -11,30 +11,32 @@
 #include <string>
 #include <vector>
 
-#include <sys/types.h>
-
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "base/unix_listener.hpp"
 #include "reactor/reactor.hpp"
 #include "vhost_user/connection.hpp"
-#include "vhost_user/queue_control.hpp"
 #include "vhost_user/session.hpp"
 #include "virtio/device.hpp"
+#include "virtio/queue_control.hpp"
 
 namespace vhostd::vhost_user {
 
 class Server {
   public:
     struct Options {
-        std::string name;  // for log lines; the socket path if empty
+        std::string name;          // for log lines; the socket path if empty
+        SocketFileOptions socket;  // group and mode of the socket file
     };
 
-    // Listens on `socket_path`: a stale socket file there is removed first, any other kind of
-    // file is left alone and the call fails (EEXIST). Call on the reactor's thread (or before
-    // it runs); `device` and `queues` must outlive the server.
+    // Listens on `socket_path` with UnixListener's policy: a stale socket file is replaced, a
+    // socket another process serves is refused (EADDRINUSE), any other file is left alone
+    // (EEXIST). Call on the reactor's thread (or before it runs); `device` and `queues` must
+    // outlive the server.
     static Result<std::unique_ptr<Server>> create(reactor::Reactor& reactor,
                                                   std::string socket_path, virtio::Device& device,
-                                                  QueueControl& queues, Options options = {});
+                                                  virtio::QueueControl& queues,
+                                                  Options options = {});
     // Prefer shutdown(): destroying a server with a connection open abandons its running
     // queues (QueueControl callbacks that arrive later are ignored).
     ~Server();
@@ -63,7 +65,7 @@ class Server {
     enum class State : uint8_t { idle, connected, tearing_down, shut_down };
 
     Server(reactor::Reactor& reactor, std::string path, virtio::Device& device,
-           QueueControl& queues, Options options);
+           virtio::QueueControl& queues, Options options);
     [[nodiscard]] Result<void> listen();
     [[nodiscard]] Result<void> watch_listener();
     void unwatch_listener();
@@ -77,12 +79,10 @@ class Server {
     reactor::Reactor& reactor_;
     const std::string path_;
     virtio::Device& device_;
-    QueueControl& queues_;
+    virtio::QueueControl& queues_;
     Options options_;
 
-    UniqueFd listener_;
-    dev_t socket_dev_ = 0;  // identity of the socket file we created, so that we only ever
-    ino_t socket_ino_ = 0;  // unlink our own
+    UnixListener listener_;
     std::optional<reactor::Reactor::FdId> listen_watch_;
 
     State state_ = State::idle;

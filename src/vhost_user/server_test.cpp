@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/event_fd.hpp"
-#include "vhost_user/testing/fakes.hpp"
+#include "support/vhost_user_fakes.hpp"
 
 namespace vhostd::vhost_user {
 namespace {

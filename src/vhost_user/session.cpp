@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "base/log.hpp"
+#include "spec/virtio.hpp"
 #include "vhost_user/memory_table.hpp"
-#include "virtio/virtio_spec.hpp"
 
 namespace vhostd::vhost_user {
 
@@ -42,7 +42,7 @@ constexpr uint64_t kTransportUnsupported = bit(virtio::feature::kRingPacked) |
 
 }  // namespace
 
-Session::Session(virtio::Device& device, QueueControl& queues, Options options)
+Session::Session(virtio::Device& device, virtio::QueueControl& queues, Options options)
     : device_(device),
       queues_(queues),
       options_(std::move(options)),

@@ -19,9 +19,9 @@
 #include "guest_memory/guest_memory.hpp"
 #include "vhost_user/backend_channel.hpp"
 #include "vhost_user/message.hpp"
-#include "vhost_user/queue_control.hpp"
 #include "vhost_user/vring.hpp"
 #include "virtio/device.hpp"
+#include "virtio/queue_control.hpp"
 
 namespace vhostd::vhost_user {
 
@@ -38,7 +38,7 @@ class Session {
     };
     using Done = std::move_only_function<void(Response)>;
 
-    Session(virtio::Device& device, QueueControl& queues, Options options);
+    Session(virtio::Device& device, virtio::QueueControl& queues, Options options);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -142,7 +142,7 @@ class Session {
     void begin_teardown();
 
     virtio::Device& device_;
-    QueueControl& queues_;
+    virtio::QueueControl& queues_;
     Options options_;
     std::vector<Vring> vrings_;
     guest_memory::GuestMemory::Ptr memory_;

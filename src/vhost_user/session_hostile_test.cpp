@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "base/event_fd.hpp"
+#include "support/session_fixture.hpp"
 #include "vhost_user/session.hpp"
-#include "vhost_user/testing/session_fixture.hpp"
 
 namespace vhostd::vhost_user {
 namespace {

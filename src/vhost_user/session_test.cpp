@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 
 #include "base/event_fd.hpp"
-#include "vhost_user/testing/session_fixture.hpp"
+#include "support/session_fixture.hpp"
 
 namespace vhostd::vhost_user {
 namespace {

@@ -3,9 +3,9 @@
 #include <bit>
 
 #include "base/log.hpp"
+#include "spec/virtio.hpp"
 #include "vhost_user/session.hpp"
 #include "virtio/split_queue.hpp"
-#include "virtio/virtio_spec.hpp"
 
 namespace vhostd::vhost_user {
 
@@ -302,10 +302,10 @@ void Session::on_ring_stopped(uint16_t index, virtio::QueueStopResult result) {
     }
     ring.running = false;
     ring.stopping = false;
-    ring.base = result.last_avail_idx;
+    ring.base = static_cast<uint16_t>(result.ring_base);
     ring.broken |= result.broken;
     LOG_RATELIMITED(vhost_user, debug, "{}: ring {} stopped at avail index {}{}", options_.name,
-                    index, result.last_avail_idx, result.broken ? " (broken)" : "");
+                    index, result.ring_base, result.broken ? " (broken)" : "");
     if (--stops_pending_ == 0) {
         auto then = std::move(after_stops_);
         after_stops_ = nullptr;

@@ -3,7 +3,7 @@
 
 #include <fcntl.h>
 
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace vhostd::vhost_user {
 namespace {

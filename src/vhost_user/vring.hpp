@@ -8,7 +8,7 @@
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "guest_memory/guest_memory.hpp"
-#include "vhost_user/protocol.hpp"
+#include "spec/vhost_user.hpp"
 #include "virtio/split_queue.hpp"
 
 namespace vhostd::vhost_user {

@@ -9,7 +9,7 @@
 #include <sys/uio.h>
 
 #include "guest_memory/guest_memory.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace vhostd::virtio {
 

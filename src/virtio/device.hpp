@@ -10,7 +10,7 @@
 #include "base/error.hpp"
 #include "reactor/reactor.hpp"
 #include "virtio/queue_handler.hpp"
-#include "virtio/virtqueue.hpp"
+#include "virtio/running_queue.hpp"
 
 namespace vhostd::virtio {
 
@@ -38,7 +38,7 @@ class Device {
     // Builds the handler for a started queue. Called on `reactor`'s thread; the caller then
     // start()s it. Thread-safety: several reactors may call this concurrently.
     virtual Result<std::unique_ptr<QueueHandler>> create_queue_handler(reactor::Reactor& reactor,
-                                                                       Virtqueue queue) = 0;
+                                                                       RunningQueue queue) = 0;
 };
 
 }  // namespace vhostd::virtio

@@ -1,32 +1,31 @@
-// QueueHandler: a device's side of one started virtqueue, run as a poller by one reactor.
-// The base class owns the queue mechanics every device shares (kick watching, interrupt mode,
-// batched used-ring flushes, in-flight accounting, orderly stop); devices implement
-// process_requests() and complete requests through complete().
+// QueueHandler: a device's side of one started virtqueue: the queue engine (batches, drain,
+// statistics, interrupt mode) fed by the virtqueue's ring. It watches the kick eventfd,
+// publishes used entries once per poll, reports a broken ring, and on stop tells the
+// transport where the ring stopped. Devices implement start_request() and complete requests
+// through complete().
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
-#include "reactor/poller.hpp"
+#include "queue/queue_engine.hpp"
 #include "reactor/reactor.hpp"
-#include "virtio/queue_stats.hpp"
-#include "virtio/virtqueue.hpp"
+#include "virtio/running_queue.hpp"
 
 namespace vhostd::virtio {
 
 struct QueueStopResult {
-    uint16_t last_avail_idx = 0;  // for VHOST_USER_GET_VRING_BASE
+    uint32_t ring_base = 0;  // for VHOST_USER_GET_VRING_BASE
     bool broken = false;
 };
 
-class QueueHandler : public reactor::Poller {
+class QueueHandler : public queue::QueueEngine {
   public:
     using StoppedCallback = std::move_only_function<void(QueueStopResult)>;
 
-    QueueHandler(reactor::Reactor& reactor, Virtqueue queue);
+    QueueHandler(reactor::Reactor& reactor, RunningQueue queue);
     ~QueueHandler() override;  // on the reactor thread, after stop() has called back
-    QueueHandler(const QueueHandler&) = delete;
-    QueueHandler& operator=(const QueueHandler&) = delete;
 
     // Registers the poller and the kick watch with the reactor.
     Result<void> start();
@@ -34,50 +33,29 @@ class QueueHandler : public reactor::Poller {
     // published, unregisters from the reactor and calls `done` (on the reactor thread).
     void stop(StoppedCallback done);
     void set_call_fd(UniqueFd call) { queue_.set_call_fd(std::move(call)); }
-    // Counts into `stats` from now on (the controller's per-queue counters; they outlive
-    // this handler). Before start().
-    void set_stats(QueueStats& stats) {
-        stats_ = &stats;
+    void set_stats(queue::QueueStats& stats) {
+        QueueEngine::set_stats(stats);
         queue_.set_stats(stats);
     }
-    [[nodiscard]] const QueueStats& stats() const { return *stats_; }
 
-    [[nodiscard]] Virtqueue& queue() { return queue_; }
-    [[nodiscard]] uint32_t inflight() const { return inflight_; }
-
-    reactor::PollResult poll() noexcept final;
-    bool enter_interrupt_mode() noexcept final;
-    void leave_interrupt_mode() noexcept final;
+    [[nodiscard]] RunningQueue& queue() { return queue_; }
 
   protected:
-    // Takes up to a batch of available requests and starts them. Called only while running.
-    virtual reactor::PollResult process_requests() noexcept = 0;
-
-    // Device bookkeeping: a request taken from the ring and not yet completed.
-    void request_started() {
-        ++inflight_;
-        QueueStats::add(stats_->requests);
-        QueueStats::set(stats_->inflight, inflight_);
-    }
-    // Pushes the used element; the ring is flushed (and the driver interrupted) at the end of
-    // this poll or the next one.
+    // Pushes the used element; the ring is published (and the driver interrupted) at the end
+    // of this poll or the next one.
     void complete(uint16_t head, uint32_t written);
     // Breaks the ring (device NEEDS_RESET); in-flight requests still complete.
     void fail_queue(const char* reason);
 
-    [[nodiscard]] reactor::Reactor& reactor() { return reactor_; }
-
   private:
-    void finish_stop_if_drained();
+    void publish() noexcept final;
+    void publish_owed() noexcept final;
+    [[nodiscard]] bool accepting() const noexcept final { return !queue_.broken(); }
+    size_t take(std::span<uint32_t> slots) noexcept final;
+    bool arm_notifications() noexcept final;
+    void disarm_notifications() noexcept final;
 
-    reactor::Reactor& reactor_;
-    Virtqueue queue_;
-    uint32_t inflight_ = 0;
-    QueueStats own_stats_;  // until set_stats()
-    QueueStats* stats_ = &own_stats_;
-    bool started_ = false;
-    bool stopping_ = false;
-    StoppedCallback on_stopped_;
+    RunningQueue queue_;
     std::optional<reactor::Reactor::FdId> kick_watch_;
 };
 

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "base/event_fd.hpp"
-#include "virtio/testing/fake_driver.hpp"
+#include "support/fake_driver.hpp"
 
 namespace vhostd::virtio {
 namespace {
@@ -27,19 +27,15 @@ class HoldingHandler : public QueueHandler {
     }
 
   protected:
-    reactor::PollResult process_requests() noexcept override {
-        bool busy = false;
-        while (auto head = queue().ring().pop()) {
-            std::array<iovec, 4> iov{};
-            DescriptorChain chain = queue().ring().walk(*head, {8, 1 << 20}, iov);
-            if (is_ring_error(chain.error)) {
-                break;
-            }
-            request_started();
-            held.push_back(*head);
-            busy = true;
+    [[nodiscard]] size_t free_requests() const noexcept override { return 64; }
+    void start_request(uint32_t head) noexcept override {
+        std::array<iovec, 4> iov{};
+        DescriptorChain chain = queue().ring().walk(static_cast<uint16_t>(head), {8, 1 << 20}, iov);
+        if (is_ring_error(chain.error)) {
+            return;
         }
-        return busy ? reactor::PollResult::busy : reactor::PollResult::idle;
+        request_started();
+        held.push_back(static_cast<uint16_t>(head));
     }
 };
 
@@ -60,7 +56,7 @@ class QueueHandlerTest : public ::testing::Test {
         config.features = features;
         config.call = std::move(call);
         config.err = std::move(err);
-        auto handler = std::make_unique<HoldingHandler>(*reactor, Virtqueue(std::move(config)));
+        auto handler = std::make_unique<HoldingHandler>(*reactor, RunningQueue(std::move(config)));
         EXPECT_TRUE(handler->start().has_value());
         return handler;
     }
@@ -95,7 +91,7 @@ TEST_F(QueueHandlerTest, StopWaitsForInflightRequests) {
     EXPECT_EQ(handler->held.size(), 1U);
     handler->complete_all();
     ASSERT_TRUE(stopped.has_value());
-    EXPECT_EQ(stopped->last_avail_idx, 1);
+    EXPECT_EQ(stopped->ring_base, 1);
     EXPECT_FALSE(stopped->broken);
     EXPECT_EQ(driver.used_idx(), 1);
 }

@@ -82,6 +82,19 @@ std::optional<uint16_t> SplitQueue::pop() {
     return head;
 }
 
+size_t SplitQueue::take(std::span<uint32_t> heads) {
+    size_t taken = 0;
+    while (taken < heads.size()) {
+        const std::optional<uint16_t> head = pop();
+        if (!head) {
+            break;
+        }
+        prefetch(*head);
+        heads[taken++] = *head;
+    }
+    return taken;
+}
+
 DescriptorChain SplitQueue::walk(uint16_t head, const ChainLimits& limits,
                                  std::span<iovec> storage) {
     DescriptorChain chain = walk_chain(desc_, head, *memory_, limits, indirect_, storage);

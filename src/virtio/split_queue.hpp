@@ -1,6 +1,7 @@
 // SplitQueue: the device side of a split virtqueue (spec 2.7) over guest memory: fetching
 // available heads, walking their chains, batching used-ring updates, and the notification
-// rules (VRING_USED_F_NO_NOTIFY, VIRTIO_RING_F_EVENT_IDX). Owned by one reactor; no locks.
+// rules (VRING_USED_F_NO_NOTIFY, VIRTIO_RING_F_EVENT_IDX). The Virtqueue of split rings. Owned
+// by one reactor; no locks.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +9,9 @@
 #include <span>
 
 #include "guest_memory/guest_memory.hpp"
+#include "spec/virtio.hpp"
 #include "virtio/descriptor_chain.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "virtio/virtqueue.hpp"
 
 namespace vhostd::virtio {
 
@@ -25,7 +27,7 @@ struct SplitRing {
 // Spec 2.7: split queue sizes are powers of two up to 32768.
 constexpr uint16_t kMaxSplitQueueSize = 32768;
 
-class SplitQueue {
+class SplitQueue final : public Virtqueue {
   public:
     struct Options {
         bool event_idx = false;       // VIRTIO_RING_F_EVENT_IDX negotiated
@@ -35,11 +37,7 @@ class SplitQueue {
 
     SplitQueue(const SplitRing& ring, const guest_memory::GuestMemory& memory, Options options);
 
-    [[nodiscard]] uint16_t size() const { return size_; }
-    [[nodiscard]] bool broken() const { return broken_ != nullptr; }
-    [[nodiscard]] const char* broken_reason() const { return broken_; }
-    // Stops the queue for good (until the transport restarts it); `reason` must be a literal.
-    void mark_broken(const char* reason) { broken_ = reason; }
+    [[nodiscard]] uint16_t size() const override { return size_; }
 
     // --- avail side ---
     // Heads the driver has made available and we have not taken. 0 if the ring is broken;
@@ -49,6 +47,9 @@ class SplitQueue {
     // (which breaks the ring).
     [[nodiscard]] std::optional<uint16_t> pop();
     [[nodiscard]] uint16_t last_avail_idx() const { return last_avail_idx_; }
+    [[nodiscard]] uint32_t ring_base() const override { return last_avail_idx_; }
+    // pop() and prefetch() for up to heads.size() heads.
+    size_t take(std::span<uint32_t> heads) override;
 
     // Starts loading the descriptor at `head` (from pop()) into the cache, so a batch of
     // chains is fetched from the driver's core in parallel rather than one miss at a time.
@@ -59,23 +60,23 @@ class SplitQueue {
 
     // Walks the chain at `head`; a ring-level error breaks the ring.
     [[nodiscard]] DescriptorChain walk(uint16_t head, const ChainLimits& limits,
-                                       std::span<iovec> storage);
+                                       std::span<iovec> storage) override;
 
     // --- used side ---
     // Writes a used element; not visible to the driver until publish_used().
-    void push_used(uint16_t head, uint32_t written);
+    void push_used(uint16_t head, uint32_t written) override;
     // Makes pushed elements visible (store-release of used->idx). Returns true if the driver
     // must be interrupted for them (event index or VRING_AVAIL_F_NO_INTERRUPT rules).
-    [[nodiscard]] bool publish_used();
+    [[nodiscard]] bool publish_used() override;
     [[nodiscard]] uint16_t used_idx() const { return used_idx_; }
     [[nodiscard]] bool has_unpublished() const { return used_idx_ != published_used_idx_; }
 
     // --- driver notifications (kicks) ---
     // Asks the driver to kick for new buffers, then re-reads the avail index: returns true
     // if work arrived meanwhile (the caller must not sleep).
-    [[nodiscard]] bool enable_notifications();
+    [[nodiscard]] bool enable_notifications() override;
     // Tells the driver not to kick (we are polling).
-    void disable_notifications();
+    void disable_notifications() override;
 
   private:
     [[nodiscard]] uint16_t read_avail_idx() const;
@@ -93,7 +94,6 @@ class SplitQueue {
     uint16_t published_used_idx_;    // what the driver can see
     uint16_t signalled_used_idx_ = 0;
     bool signalled_used_valid_ = false;  // no interrupt sent yet: the first one is mandatory
-    const char* broken_ = nullptr;
 };
 
 }  // namespace vhostd::virtio

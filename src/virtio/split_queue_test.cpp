@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "virtio/testing/fake_driver.hpp"
+#include "support/fake_driver.hpp"
 
 namespace vhostd::virtio {
 namespace {

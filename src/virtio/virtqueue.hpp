@@ -1,90 +1,58 @@
-// Virtqueue: a started queue as a reactor runs it: the split ring plus the guest memory
-// snapshot it points into and the kick, call and error eventfds the frontend passed.
+// Virtqueue: the device side of one virtqueue's ring, whatever its layout: the split ring
+// (split_queue.hpp) today, the packed ring as a second implementation. Devices and the queue
+// handler only use this interface, one virtual call per batch or per request.
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <span>
 
-#include "base/unique_fd.hpp"
-#include "guest_memory/guest_memory.hpp"
-#include "virtio/call_coalescer.hpp"
-#include "virtio/queue_stats.hpp"
-#include "virtio/split_queue.hpp"
+#include <sys/uio.h>
+
+#include "virtio/descriptor_chain.hpp"
 
 namespace vhostd::virtio {
 
-struct VirtqueueConfig {
-    uint16_t index = 0;
-    SplitRing ring;
-    uint16_t last_avail_idx = 0;
-    uint64_t features = 0;  // negotiated virtio feature bits
-    guest_memory::GuestMemory::Ptr memory;
-    UniqueFd kick;  // invalid: the frontend never kicks (it relies on polling)
-    UniqueFd call;  // invalid: the frontend polls the used ring
-    UniqueFd err;   // signalled when the ring breaks
-};
-
 class Virtqueue {
   public:
-    explicit Virtqueue(VirtqueueConfig config);
+    virtual ~Virtqueue() = default;
 
-    [[nodiscard]] uint16_t index() const { return index_; }
-    [[nodiscard]] uint64_t features() const { return features_; }
-    [[nodiscard]] SplitQueue& ring() { return ring_; }
-    [[nodiscard]] const SplitQueue& ring() const { return ring_; }
-    [[nodiscard]] const guest_memory::GuestMemory& memory() const { return *memory_; }
-    [[nodiscard]] int kick_fd() const { return kick_.get(); }
-
-    // Publishes pushed used elements and signals the call eventfd if the driver asked for it.
-    void flush_used();
-    void set_call_fd(UniqueFd call) { call_ = std::move(call); }
-    // Interrupt coalescing (CallCoalescer); delay_base_us == 0 turns it off.
-    void set_coalescing(uint32_t delay_base_us, uint32_t iops_threshold) {
-        coalescer_.configure(delay_base_us, iops_threshold);
-    }
-    // Sends a signal coalescing still owes (before the reactor sleeps, before a stop).
-    void flush_owed_call();
-    // Where completions and interrupts are counted (the queue handler's QueueStats).
-    void set_stats(QueueStats& stats) { stats_ = &stats; }
-
-    // Breaks the ring: no more requests are taken; the error eventfd is signalled.
-    void mark_broken(const char* reason);
-    [[nodiscard]] bool broken() const { return ring_.broken(); }
-    // Called once, on the owning reactor, when the ring breaks (the transport reports
-    // NEEDS_RESET to the frontend).
-    void set_broken_callback(std::move_only_function<void()> callback) {
-        on_broken_ = std::move(callback);
-    }
-    // Reports (log, error eventfd, callback) a breakage the ring detected by itself; once.
-    void report_if_broken() {
-        if (ring_.broken() && !reported_broken_) [[unlikely]] {
-            report_broken();
+    [[nodiscard]] virtual uint16_t size() const = 0;
+    [[nodiscard]] bool broken() const { return broken_ != nullptr; }
+    [[nodiscard]] const char* broken_reason() const { return broken_; }
+    // Stops the ring for good (until the transport restarts it); `reason` must be a literal.
+    void mark_broken(const char* reason) {
+        if (broken_ == nullptr) {
+            broken_ = reason;
         }
     }
 
-    // Interrupt mode for adaptive polling. enter: drain the kick eventfd and ask the driver to
-    // kick; returns true if the reactor may sleep (no work arrived meanwhile). leave: tell
-    // the driver not to kick again.
-    [[nodiscard]] bool enter_interrupt_mode();
-    void leave_interrupt_mode();
+    // --- available side ---
+    // Takes up to heads.size() chains the driver made available and starts loading their first
+    // descriptors into the cache, so a batch is fetched from the driver's core in parallel;
+    // returns how many. A ring the driver corrupted breaks (and yields nothing more).
+    virtual size_t take(std::span<uint32_t> heads) = 0;
+    // Walks the chain at `head` (from take()); a ring-level error breaks the ring.
+    [[nodiscard]] virtual DescriptorChain walk(uint16_t head, const ChainLimits& limits,
+                                               std::span<iovec> storage) = 0;
+    // Where the device would continue: VHOST_USER_GET_VRING_BASE's value (the split ring's
+    // next avail index; a packed ring adds its wrap counter in bit 15).
+    [[nodiscard]] virtual uint32_t ring_base() const = 0;
+
+    // --- used side ---
+    // Writes a used element for `head`; not visible to the driver until publish_used().
+    virtual void push_used(uint16_t head, uint32_t written) = 0;
+    // Makes pushed elements visible. Returns true if the driver must be interrupted for them.
+    [[nodiscard]] virtual bool publish_used() = 0;
+
+    // --- driver notifications (kicks) ---
+    // Asks the driver to kick for new buffers, then looks again: true if work arrived meanwhile
+    // (the caller must not sleep).
+    [[nodiscard]] virtual bool enable_notifications() = 0;
+    // Tells the driver not to kick (we are polling).
+    virtual void disable_notifications() = 0;
 
   private:
-    void report_broken();
-    void signal_call();
-    void signal_call_if_due();
-    void send_call();
-
-    uint16_t index_;
-    uint64_t features_;
-    guest_memory::GuestMemory::Ptr memory_;  // keeps the regions the ring points into mapped
-    SplitQueue ring_;
-    UniqueFd kick_;
-    UniqueFd call_;
-    UniqueFd err_;
-    bool reported_broken_ = false;
-    CallCoalescer coalescer_;
-    QueueStats* stats_ = nullptr;
-    std::move_only_function<void()> on_broken_;
+    const char* broken_ = nullptr;
 };
 
 }  // namespace vhostd::virtio

@@ -8,7 +8,7 @@
 
 #include "block/bdev_channel.hpp"
 #include "devices/virtio_blk/blk_queue.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace vhostd::virtio_blk {
 namespace {
@@ -128,10 +128,8 @@ bool BlkDevice::writes_must_be_stable() const {
 }
 
 Result<std::unique_ptr<virtio::QueueHandler>> BlkDevice::create_queue_handler(
-    reactor::Reactor& reactor, virtio::Virtqueue queue) {
-    std::unique_ptr<block::BackendChannel> channel =
-        VHOSTD_TRY(block::open_channel(*bdev_, reactor));
-    return std::make_unique<BlkQueue>(reactor, std::move(queue), *this, std::move(channel));
+    reactor::Reactor& reactor, virtio::RunningQueue queue) {
+    return std::make_unique<BlkQueue>(reactor, std::move(queue), *this);
 }
 
 }  // namespace vhostd::virtio_blk

@@ -9,7 +9,7 @@
 
 #include "block/bdev.hpp"
 #include "devices/virtio_blk/blk_request.hpp"
-#include "devices/virtio_blk/blk_spec.hpp"
+#include "spec/virtio_blk.hpp"
 #include "virtio/device.hpp"
 
 namespace vhostd::virtio_blk {
@@ -36,9 +36,9 @@ class BlkDevice final : public virtio::Device {
     void set_driver_features(uint64_t features) override;
     void reset() override;
     Result<std::unique_ptr<virtio::QueueHandler>> create_queue_handler(
-        reactor::Reactor& reactor, virtio::Virtqueue queue) override;
+        reactor::Reactor& reactor, virtio::RunningQueue queue) override;
 
-    [[nodiscard]] const block::Bdev& bdev() const { return *bdev_; }
+    [[nodiscard]] block::Bdev& bdev() const { return *bdev_; }
     // The request limits, with the capacity as it is now (it changes when the bdev is resized).
     [[nodiscard]] BlkLimits limits() const {
         BlkLimits limits = limits_;

@@ -11,7 +11,6 @@
 namespace vhostd::virtio_blk {
 namespace {
 
-constexpr unsigned kBatch = 32;   // requests taken per poll
 constexpr size_t kIovSlack = 16;  // extra iovecs for buffers that cross memory regions
 
 // The one place where block-layer outcomes become virtio-blk status codes.
@@ -43,56 +42,68 @@ struct BlkQueue::Request final : block::IoCompletion {
     void io_complete(block::IoRequest&) noexcept override { queue->on_io_complete(*this); }
 };
 
-BlkQueue::BlkQueue(reactor::Reactor& reactor, virtio::Virtqueue queue, const BlkDevice& device,
-                   std::unique_ptr<block::BackendChannel> channel)
-    : QueueHandler(reactor, std::move(queue)), device_(device), channel_(std::move(channel)) {
-    const uint16_t size = this->queue().ring().size();
-    const BlkDeviceOptions& options = device.options();
-    // A chain may hold seg_max data segments plus header and status, even if that is more
-    // than a small queue's size (indirect tables); anything longer is a looping chain.
-    chain_limits_ = virtio::ChainLimits{
+namespace {
+
+// A chain may hold seg_max data segments plus header and status, even if that is more than a
+// small queue's size (indirect tables); anything longer is a looping chain.
+virtio::ChainLimits chain_limits_of(uint16_t size, const BlkDeviceOptions& options) {
+    return virtio::ChainLimits{
         .max_descriptors = std::max<uint32_t>(size, options.seg_max + 2),
         .max_total_bytes = sizeof(RequestHeader) + 1 + uint64_t{options.seg_max} * options.size_max,
     };
-    const size_t per_request = options.seg_max + 2 + kIovSlack;
-    iov_arena_.resize(size * per_request);
-    // One context per ring slot: the driver can never have more requests outstanding.
-    requests_.resize(size);
-    free_.reserve(size);
-    for (size_t i = 0; i < size; ++i) {
-        requests_[i].queue = this;
-        requests_[i].storage = std::span(iov_arena_).subspan(i * per_request, per_request);
-        free_.push_back(&requests_[i]);
-    }
+}
+
+size_t iovecs_per_request(const BlkDeviceOptions& options) {
+    return options.seg_max + 2 + kIovSlack;
+}
+
+}  // namespace
+
+BlkQueue::BlkQueue(reactor::Reactor& reactor, virtio::RunningQueue queue, const BlkDevice& device)
+    : QueueHandler(reactor, std::move(queue)),
+      device_(device),
+      chain_limits_(chain_limits_of(this->queue().ring().size(), device.options())),
+      iov_arena_(this->queue().ring().size() * iovecs_per_request(device.options())),
+      // One context per ring slot: the driver can never have more requests outstanding.
+      requests_(this->queue().ring().size(), [this](Request& r, size_t i) {
+          const size_t per_request = iovecs_per_request(device_.options());
+          r.queue = this;
+          r.storage = std::span(iov_arena_).subspan(i * per_request, per_request);
+      }) {
+    block::open_channel(
+        device.bdev(), reactor,
+        [alive =
+             std::weak_ptr<BlkQueue*>(alive_)](Result<std::unique_ptr<block::IoChannel>> channel) {
+            auto self = alive.lock();
+            if (!self) {
+                return;  // stopped meanwhile: the channel is dropped here, on its reactor
+            }
+            BlkQueue& q = **self;
+            if (!channel) {
+                LOG_RATELIMITED(virtio_blk, err, "queue {}: bdev {} cannot be opened: {}",
+                                q.queue().index(), q.device_.bdev().name(),
+                                channel.error().describe());
+                q.open_failed_ = true;
+                return;
+            }
+            q.channel_ = std::move(*channel);
+        });
 }
 
 BlkQueue::~BlkQueue() = default;
 
-reactor::PollResult BlkQueue::process_requests() noexcept {
-    // Take the batch off the avail ring first and prefetch its descriptors, then walk them.
-    std::array<uint16_t, kBatch> heads;
-    unsigned taken = 0;
-    const size_t limit = std::min<size_t>(kBatch, free_.size());
-    while (taken < limit) {
-        const std::optional<uint16_t> head = queue().ring().pop();
-        if (!head) {
-            break;
-        }
-        queue().ring().prefetch(*head);
-        heads[taken++] = *head;
-    }
-    for (unsigned i = 0; i < taken && !queue().ring().broken(); ++i) {
-        Request& request = *free_.back();
-        free_.pop_back();
-        start(request, heads[i]);
-    }
-    return taken != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
+size_t BlkQueue::free_requests() const noexcept {
+    // Until the channel is open requests stay in the ring.
+    return channel_ || open_failed_ ? requests_.available() : 0;
 }
 
-void BlkQueue::start(Request& request, uint16_t head) {
+void BlkQueue::start_request(uint32_t slot) noexcept {
+    const auto head = static_cast<uint16_t>(slot);
+    Request& request = *requests_.acquire();
+
     virtio::DescriptorChain chain = queue().ring().walk(head, chain_limits_, request.storage);
     if (virtio::is_ring_error(chain.error)) {
-        free_.push_back(&request);  // the ring is broken; nothing can be completed
+        requests_.release(&request);  // the ring is broken; nothing can be completed
         return;
     }
     // 5.2.6: the status byte is the last byte of the chain and device-writable. Without one
@@ -105,7 +116,7 @@ void BlkQueue::start(Request& request, uint16_t head) {
         status = static_cast<uint8_t*>(queue().memory().host_address(last.addr + last.len - 1, 1));
     }
     if (status == nullptr) {
-        free_.push_back(&request);
+        requests_.release(&request);
         fail_queue("request without a writable status byte");
         return;
     }
@@ -156,6 +167,10 @@ void BlkQueue::start(Request& request, uint16_t head) {
                           command.io == block::IoType::discard;
     request.flush_after_write =
         modifies && device_.limits().volatile_cache && device_.writes_must_be_stable();
+    if (!channel_) {
+        finish(request, status::kIoErr, 0);  // the bdev could not be opened
+        return;
+    }
     channel_->submit(request.io);
 }
 
@@ -179,7 +194,7 @@ void BlkQueue::on_io_complete(Request& request) {
 void BlkQueue::finish(Request& request, uint8_t status_code, uint32_t data_written) {
     *request.status = status_code;
     complete(request.head, data_written + 1);
-    free_.push_back(&request);
+    requests_.release(&request);
 }
 
 }  // namespace vhostd::virtio_blk

@@ -7,8 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "block/deferred_channel.hpp"
-#include "virtio/testing/fake_driver.hpp"
+#include "block/module/bdev_module.hpp"
+#include "block/module/deferred_channel.hpp"
+#include "support/fake_driver.hpp"
 
 namespace vhostd::virtio_blk {
 namespace {
@@ -17,25 +18,36 @@ using virtio::testing::FakeDriver;
 
 // A RAM bdev that claims a volatile write cache and records the order of operations, so the
 // tests can see which writes were followed by a flush.
-class RecordingBdev final : public block::Bdev {
+class RecordingBackend final : public block::BdevBackend {
   public:
-    RecordingBdev()
-        : Bdev("Rec0", "Recording disk", 512, 2048,
-               block::Capabilities{.flush = true, .discard = true, .write_zeroes = true}),
-          data_(2048 * 512) {}
+    RecordingBackend() : data_(2048 * 512) {}
 
     std::vector<block::IoType> log;
     std::vector<uint8_t> data_;
 
+    [[nodiscard]] std::string_view driver() const override { return "recording"; }
     Result<std::unique_ptr<block::BackendChannel>> create_channel(reactor::Reactor& r) override {
         return std::make_unique<Channel>(r, *this);
     }
-    void describe(nlohmann::json&) const override {}
+    [[nodiscard]] nlohmann::json describe() const override { return {}; }
+
+    static std::shared_ptr<block::Bdev> make(RecordingBackend*& out) {
+        auto backend = std::make_unique<RecordingBackend>();
+        out = backend.get();
+        return *block::make_bdev(
+            block::BdevInit{.name = "Rec0",
+                            .product = "Recording disk",
+                            .block_size = 512,
+                            .num_blocks = 2048,
+                            .caps = {.flush = true, .discard = true, .write_zeroes = true}},
+            std::move(backend));
+    }
 
   private:
     class Channel final : public block::DeferredChannel {
       public:
-        Channel(reactor::Reactor& r, RecordingBdev& bdev) : DeferredChannel(r, bdev), bdev_(bdev) {}
+        Channel(reactor::Reactor& r, RecordingBackend& bdev)
+            : DeferredChannel(r, bdev.bdev()), bdev_(bdev) {}
         block::IoStatus execute(block::IoRequest& io) noexcept override {
             bdev_.log.push_back(io.type);
             uint64_t offset = io.offset;
@@ -51,7 +63,7 @@ class RecordingBdev final : public block::Bdev {
         }
 
       private:
-        RecordingBdev& bdev_;
+        RecordingBackend& bdev_;
     };
 };
 
@@ -60,7 +72,8 @@ constexpr uint64_t kNegotiated = virtio::bit(feature::kFlush) | virtio::bit(feat
 class BlkQueueTest : public ::testing::Test {
   protected:
     FakeDriver driver{16};
-    std::shared_ptr<RecordingBdev> bdev = std::make_shared<RecordingBdev>();
+    RecordingBackend* rec = nullptr;
+    std::shared_ptr<block::Bdev> bdev = RecordingBackend::make(rec);
     std::unique_ptr<reactor::Reactor> reactor =
         reactor::Reactor::create(0, {reactor::PollMode::always, {}, -1}).value();
     BlkDevice device{bdev, BlkDeviceOptions{}};
@@ -72,7 +85,8 @@ class BlkQueueTest : public ::testing::Test {
         config.ring = driver.ring();
         config.memory = driver.memory();
         config.features = virtio::bit(virtio::feature::kIndirectDesc);
-        queue = device.create_queue_handler(*reactor, virtio::Virtqueue(std::move(config))).value();
+        queue =
+            device.create_queue_handler(*reactor, virtio::RunningQueue(std::move(config))).value();
         ASSERT_TRUE(queue->start().has_value());
     }
     void TearDown() override {
@@ -121,7 +135,7 @@ TEST_F(BlkQueueTest, WriteThenReadBackWithUsedLengths) {
     ASSERT_TRUE(w);
     EXPECT_EQ(w->status, status::kOk);
     EXPECT_EQ(w->len, 1U);  // only the status byte was written
-    EXPECT_EQ(bdev->data_[4 * 512], 0x5a);
+    EXPECT_EQ(rec->data_[4 * 512], 0x5a);
     const uint64_t back = driver.alloc(1024);
     auto r = run(request_type::kIn, 4, {{back, 512, true}, {back + 512, 512, true}});
     ASSERT_TRUE(r);
@@ -134,9 +148,9 @@ TEST_F(BlkQueueTest, WriteBackModeLeavesFlushingToTheDriver) {
     start();
     const uint64_t buf = driver.alloc(512);
     ASSERT_EQ(run(request_type::kOut, 0, {{buf, 512, false}})->status, status::kOk);
-    EXPECT_EQ(bdev->log, (std::vector<block::IoType>{block::IoType::write}));
+    EXPECT_EQ(rec->log, (std::vector<block::IoType>{block::IoType::write}));
     ASSERT_EQ(run(request_type::kFlush, 0, {})->status, status::kOk);
-    EXPECT_EQ(bdev->log.back(), block::IoType::flush);
+    EXPECT_EQ(rec->log.back(), block::IoType::flush);
 }
 
 TEST_F(BlkQueueTest, WriteThroughModeFlushesBeforeCompleting) {
@@ -145,14 +159,14 @@ TEST_F(BlkQueueTest, WriteThroughModeFlushesBeforeCompleting) {
     ASSERT_TRUE(device.write_config(offsetof(Config, writeback), {&off, 1}).has_value());
     const uint64_t buf = driver.alloc(512);
     ASSERT_EQ(run(request_type::kOut, 0, {{buf, 512, false}})->status, status::kOk);
-    EXPECT_EQ(bdev->log, (std::vector<block::IoType>{block::IoType::write, block::IoType::flush}));
+    EXPECT_EQ(rec->log, (std::vector<block::IoType>{block::IoType::write, block::IoType::flush}));
 }
 
 TEST_F(BlkQueueTest, DriverWithoutFlushOrWceGetsStableWrites) {
     start(/*driver_features=*/0);
     const uint64_t buf = driver.alloc(512);
     ASSERT_EQ(run(request_type::kOut, 0, {{buf, 512, false}})->status, status::kOk);
-    EXPECT_EQ(bdev->log, (std::vector<block::IoType>{block::IoType::write, block::IoType::flush}));
+    EXPECT_EQ(rec->log, (std::vector<block::IoType>{block::IoType::write, block::IoType::flush}));
 }
 
 TEST_F(BlkQueueTest, GetIdIsNulPadded) {
@@ -182,7 +196,7 @@ TEST_F(BlkQueueTest, RequestWithoutStatusByteBreaksTheRing) {
     reactor->run_once();
     EXPECT_TRUE(queue->queue().broken());
     EXPECT_FALSE(driver.pop_used().has_value());
-    EXPECT_TRUE(bdev->log.empty());  // the write was not performed either
+    EXPECT_TRUE(rec->log.empty());  // the write was not performed either
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 #include "devices/virtio_blk/blk_request.hpp"
 
 #include "base/iovec.hpp"
-#include "devices/virtio_blk/blk_spec.hpp"
+#include "spec/virtio_blk.hpp"
 
 namespace vhostd::virtio_blk {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "devices/virtio_blk/blk_spec.hpp"
+#include "spec/virtio_blk.hpp"
 
 namespace vhostd::virtio_blk {
 namespace {

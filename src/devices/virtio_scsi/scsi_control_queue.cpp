@@ -10,8 +10,6 @@
 namespace vhostd::virtio_scsi {
 namespace {
 
-constexpr unsigned kBatch = 16;
-
 uint8_t to_response(scsi::TmfResponse r) {
     switch (r) {
         case scsi::TmfResponse::complete:
@@ -34,41 +32,24 @@ bool supported(uint32_t subtype) {
 
 }  // namespace
 
-ScsiControlQueue::ScsiControlQueue(reactor::Reactor& reactor, virtio::Virtqueue queue,
+ScsiControlQueue::ScsiControlQueue(reactor::Reactor& reactor, virtio::RunningQueue queue,
                                    const ScsiDevice& device,
                                    std::shared_ptr<ScsiReactorState> state)
-    : QueueHandler(reactor, std::move(queue)), device_(device), state_(std::move(state)) {
-    const uint16_t size = this->queue().ring().size();
-    requests_.resize(size);
-    free_.reserve(size);
-    for (Request& r : requests_) {
-        free_.push_back(&r);
-    }
-}
+    : QueueHandler(reactor, std::move(queue)),
+      device_(device),
+      state_(std::move(state)),
+      requests_(this->queue().ring().size()) {}
 
 ScsiControlQueue::~ScsiControlQueue() = default;
 
-reactor::PollResult ScsiControlQueue::process_requests() noexcept {
-    unsigned taken = 0;
-    while (taken < kBatch && !free_.empty() && !queue().broken()) {
-        const std::optional<uint16_t> head = queue().ring().pop();
-        if (!head) {
-            break;
-        }
-        Request& request = *free_.back();
-        free_.pop_back();
-        ++taken;
-        start(request, *head);
-    }
-    return taken != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
-}
-
-void ScsiControlQueue::start(Request& request, uint16_t head) {
+void ScsiControlQueue::start_request(uint32_t slot) noexcept {
+    const auto head = static_cast<uint16_t>(slot);
+    Request& request = *requests_.acquire();
     const virtio::ChainLimits limits{.max_descriptors = queue().ring().size(),
                                      .max_total_bytes = 4096};
     virtio::DescriptorChain chain = queue().ring().walk(head, limits, request.iov);
     if (virtio::is_ring_error(chain.error)) {
-        free_.push_back(&request);
+        requests_.release(&request);
         return;
     }
     request.head = head;
@@ -104,7 +85,7 @@ void ScsiControlQueue::start(Request& request, uint16_t head) {
     }
     LOG_RATELIMITED(virtio_scsi, warn, "control queue: unanswerable request (type {}, {}+{} bytes)",
                     type, readable, writable);
-    free_.push_back(&request);
+    requests_.release(&request);
     fail_queue("virtio-scsi control request without a place for its response");
 }
 
@@ -144,7 +125,7 @@ void ScsiControlQueue::task_management(Request& request, const TmfRequest& tmf) 
 void ScsiControlQueue::finish(Request& request, std::span<const uint8_t> response) {
     const size_t n = iov_copy_in(request.writable, 0, response.data(), response.size());
     complete(request.head, static_cast<uint32_t>(n));
-    free_.push_back(&request);
+    requests_.release(&request);
 }
 
 }  // namespace vhostd::virtio_scsi

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "devices/virtio_scsi/scsi_reactor_state.hpp"
+#include "queue/request_pool.hpp"
 #include "virtio/queue_handler.hpp"
 
 namespace vhostd::virtio_scsi {
@@ -17,12 +18,9 @@ class ScsiDevice;
 
 class ScsiControlQueue final : public virtio::QueueHandler {
   public:
-    ScsiControlQueue(reactor::Reactor& reactor, virtio::Virtqueue queue, const ScsiDevice& device,
-                     std::shared_ptr<ScsiReactorState> state);
+    ScsiControlQueue(reactor::Reactor& reactor, virtio::RunningQueue queue,
+                     const ScsiDevice& device, std::shared_ptr<ScsiReactorState> state);
     ~ScsiControlQueue() override;
-
-  protected:
-    reactor::PollResult process_requests() noexcept override;
 
   private:
     static constexpr size_t kIovPerRequest = 16;
@@ -33,14 +31,14 @@ class ScsiControlQueue final : public virtio::QueueHandler {
         std::span<const iovec> writable;
     };
 
-    void start(Request& request, uint16_t head);
+    [[nodiscard]] size_t free_requests() const noexcept override { return requests_.available(); }
+    void start_request(uint32_t head) noexcept override;
     void task_management(Request& request, const TmfRequest& tmf);
     void finish(Request& request, std::span<const uint8_t> response);
 
     const ScsiDevice& device_;
     std::shared_ptr<ScsiReactorState> state_;
-    std::vector<Request> requests_;
-    std::vector<Request*> free_;
+    queue::RequestPool<Request> requests_;
 };
 
 }  // namespace vhostd::virtio_scsi

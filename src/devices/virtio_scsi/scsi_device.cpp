@@ -8,7 +8,7 @@
 #include "devices/virtio_scsi/scsi_control_queue.hpp"
 #include "devices/virtio_scsi/scsi_event_queue.hpp"
 #include "devices/virtio_scsi/scsi_request_queue.hpp"
-#include "virtio/virtio_spec.hpp"
+#include "spec/virtio.hpp"
 
 namespace vhostd::virtio_scsi {
 namespace {
@@ -111,7 +111,7 @@ std::shared_ptr<ScsiReactorState> ScsiDevice::state_of(const reactor::Reactor& r
 }
 
 Result<std::unique_ptr<virtio::QueueHandler>> ScsiDevice::create_queue_handler(
-    reactor::Reactor& reactor, virtio::Virtqueue queue) {
+    reactor::Reactor& reactor, virtio::RunningQueue queue) {
     std::shared_ptr<ScsiReactorState> state = state_of(reactor);
     if (!state) {
         return make_error(EINVAL, "reactor {} does not serve this virtio-scsi device",

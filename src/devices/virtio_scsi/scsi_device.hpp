@@ -13,8 +13,8 @@
 #include "block/bdev.hpp"
 #include "devices/virtio_scsi/scsi_reactor_state.hpp"
 #include "devices/virtio_scsi/scsi_request.hpp"
-#include "devices/virtio_scsi/scsi_spec.hpp"
 #include "scsi/target.hpp"
+#include "spec/virtio_scsi.hpp"
 #include "virtio/device.hpp"
 
 namespace vhostd::virtio_scsi {
@@ -48,7 +48,7 @@ class ScsiDevice final : public virtio::Device, public std::enable_shared_from_t
     void set_driver_features(uint64_t features) override;
     void reset() override;
     Result<std::unique_ptr<virtio::QueueHandler>> create_queue_handler(
-        reactor::Reactor& reactor, virtio::Virtqueue queue) override;
+        reactor::Reactor& reactor, virtio::RunningQueue queue) override;
 
     // --- targets: control reactor only ---
     // Creates target `id` with LUN 0 over `bdev`, makes it reachable from every queue and

@@ -8,7 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "virtio/testing/fake_driver.hpp"
+#include "block/module/bdev_module.hpp"
+#include "support/fake_driver.hpp"
 
 namespace vhostd::virtio_scsi {
 namespace {
@@ -16,10 +17,21 @@ namespace {
 using virtio::testing::FakeDriver;
 
 // A RAM-less bdev whose I/O completes only when the test releases it.
-class HeldBdev final : public block::Bdev {
+class HeldBackend final : public block::BdevBackend {
   public:
-    HeldBdev() : Bdev("Held0", "Held disk", 512, 2048, block::Capabilities{}) {}
     std::vector<block::IoRequest*> held;
+
+    static std::shared_ptr<block::Bdev> make(HeldBackend** out = nullptr) {
+        auto backend = std::make_unique<HeldBackend>();
+        if (out != nullptr) {
+            *out = backend.get();
+        }
+        return *block::make_bdev(
+            block::BdevInit{
+                .name = "Held0", .product = "Held disk", .block_size = 512, .num_blocks = 2048},
+            std::move(backend));
+    }
+    [[nodiscard]] std::string_view driver() const override { return "held"; }
 
     void release_all() {
         auto requests = std::move(held);
@@ -32,13 +44,13 @@ class HeldBdev final : public block::Bdev {
     Result<std::unique_ptr<block::BackendChannel>> create_channel(reactor::Reactor&) override {
         return std::make_unique<Channel>(*this);
     }
-    void describe(nlohmann::json&) const override {}
+    [[nodiscard]] nlohmann::json describe() const override { return {}; }
 
   private:
     struct Channel final : block::BackendChannel {
-        explicit Channel(HeldBdev& b) : bdev(b) {}
+        explicit Channel(HeldBackend& b) : bdev(b) {}
         void submit(block::IoRequest& request) noexcept override { bdev.held.push_back(&request); }
-        HeldBdev& bdev;
+        HeldBackend& bdev;
     };
 };
 
@@ -50,7 +62,8 @@ class ScsiDeviceTest : public ::testing::Test {
         reactor::Reactor::create(0, {reactor::PollMode::always, {}, -1}).value();
     std::shared_ptr<ScsiDevice> device = std::make_shared<ScsiDevice>(
         *reactor, std::vector<reactor::Reactor*>{reactor.get()}, ScsiDeviceOptions{});
-    std::shared_ptr<HeldBdev> bdev = std::make_shared<HeldBdev>();
+    HeldBackend* held = nullptr;
+    std::shared_ptr<block::Bdev> bdev = HeldBackend::make(&held);
     FakeDriver control{16}, events{16}, requests{16};
     std::vector<std::unique_ptr<virtio::QueueHandler>> queues;
 
@@ -65,7 +78,7 @@ class ScsiDeviceTest : public ::testing::Test {
             config.ring = driver->ring();
             config.memory = driver->memory();
             auto handler =
-                device->create_queue_handler(*reactor, virtio::Virtqueue(std::move(config)));
+                device->create_queue_handler(*reactor, virtio::RunningQueue(std::move(config)));
             ASSERT_TRUE(handler);
             ASSERT_TRUE((*handler)->start());
             queues.push_back(std::move(*handler));
@@ -73,7 +86,7 @@ class ScsiDeviceTest : public ::testing::Test {
         run();
     }
     void TearDown() override {
-        bdev->release_all();
+        held->release_all();
         for (auto& q : queues) {
             bool stopped = false;
             q->stop([&](virtio::QueueStopResult) { stopped = true; });
@@ -150,7 +163,7 @@ TEST_F(ScsiDeviceTest, HotplugAndParamChangeEvents) {
     events.submit({{buf[1], 16, true}});
     run();
     EXPECT_FALSE(events.pop_used());  // kept until there is something to say
-    ASSERT_TRUE(device->add_target(7, std::make_shared<HeldBdev>()));
+    ASSERT_TRUE(device->add_target(7, HeldBackend::make()));
     EXPECT_FALSE(device->add_target(7, bdev));  // taken
     run();
     auto used = events.pop_used();
@@ -175,13 +188,13 @@ TEST_F(ScsiDeviceTest, AbortTaskWaitsForTheAbortedCommand) {
     // WRITE(10) of one block, held in the backend.
     const uint64_t resp = command({0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 42, 512);
     run();
-    ASSERT_EQ(bdev->held.size(), 1U);
+    ASSERT_EQ(held->held.size(), 1U);
     const uint64_t tmf_resp = tmf(tmf::kAbortTask, 42);
     run();
     // 5.6.6.2: the TMF completes only after the command it aborts.
     EXPECT_FALSE(control.pop_used());
     EXPECT_FALSE(requests.pop_used());
-    bdev->release_all();
+    held->release_all();
     run();
     ASSERT_TRUE(requests.pop_used());
     EXPECT_EQ(response_at(resp).response, response::kAborted);
@@ -195,7 +208,7 @@ TEST_F(ScsiDeviceTest, RemoveWaitsForCommandsInFlight) {
     clear_unit_attention();
     const uint64_t resp = command({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 1, 0, 512);
     run();
-    ASSERT_EQ(bdev->held.size(), 1U);
+    ASSERT_EQ(held->held.size(), 1U);
     bool removed = false;
     ASSERT_TRUE(device->remove_target(0, [&] { removed = true; }));
     EXPECT_FALSE(device->remove_target(0, [] {}));  // already going
@@ -207,7 +220,7 @@ TEST_F(ScsiDeviceTest, RemoveWaitsForCommandsInFlight) {
     auto used = requests.pop_used();
     ASSERT_TRUE(used);
     EXPECT_EQ(response_at(late).response, response::kBadTarget);
-    bdev->release_all();
+    held->release_all();
     run();
     ASSERT_TRUE(requests.pop_used());
     EXPECT_NE(response_at(resp).response, 0xff);

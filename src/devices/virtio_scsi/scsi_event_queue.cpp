@@ -11,7 +11,7 @@ constexpr size_t kIovPerBuffer = 4;  // a 16-byte event split over more buffers 
 
 }  // namespace
 
-ScsiEventQueue::ScsiEventQueue(reactor::Reactor& reactor, virtio::Virtqueue queue,
+ScsiEventQueue::ScsiEventQueue(reactor::Reactor& reactor, virtio::RunningQueue queue,
                                std::shared_ptr<ScsiReactorState> state)
     : QueueHandler(reactor, std::move(queue)), state_(std::move(state)) {
     const uint16_t size = this->queue().ring().size();
@@ -24,38 +24,33 @@ ScsiEventQueue::~ScsiEventQueue() {
     state_->unregister_event_queue(*this);
 }
 
-reactor::PollResult ScsiEventQueue::process_requests() noexcept {
-    unsigned taken = 0;
+void ScsiEventQueue::start_request(uint32_t slot) noexcept {
+    const auto head = static_cast<uint16_t>(slot);
     const virtio::ChainLimits limits{.max_descriptors = queue().ring().size(),
                                      .max_total_bytes = 1 << 20};
-    // Bounded: at most one kept buffer per queue entry.
-    while (count_ < kept_.size()) {
-        const std::optional<uint16_t> head = queue().ring().pop();
-        if (!head) {
-            break;
-        }
-        ++taken;
-        const size_t slot = (first_ + count_) % kept_.size();
-        std::span<iovec> storage =
-            std::span(iov_arena_).subspan(slot * kIovPerBuffer, kIovPerBuffer);
-        virtio::DescriptorChain chain = queue().ring().walk(*head, limits, storage);
-        if (virtio::is_ring_error(chain.error)) {
-            return reactor::PollResult::busy;
-        }
-        // 5.6.6.3: event buffers are device-writable and hold a whole virtio_scsi_event.
-        if (chain.error != virtio::ChainError::none || chain.readable_bytes != 0 ||
-            chain.writable_bytes < sizeof(Event)) {
-            LOG_RATELIMITED(virtio_scsi, warn, "event queue: unusable buffer ({} bytes, {})",
-                            chain.writable_bytes, virtio::to_string(chain.error));
-            request_started();
-            complete(*head, 0);
-            continue;
-        }
-        kept_[slot] = Buffer{*head, chain.writable()};
-        ++count_;
+    const size_t kept = (first_ + count_) % kept_.size();
+    std::span<iovec> storage = std::span(iov_arena_).subspan(kept * kIovPerBuffer, kIovPerBuffer);
+    virtio::DescriptorChain chain = queue().ring().walk(head, limits, storage);
+    if (virtio::is_ring_error(chain.error)) {
+        return;
     }
+    // 5.6.6.3: event buffers are device-writable and hold a whole virtio_scsi_event.
+    if (chain.error != virtio::ChainError::none || chain.readable_bytes != 0 ||
+        chain.writable_bytes < sizeof(Event)) {
+        LOG_RATELIMITED(virtio_scsi, warn, "event queue: unusable buffer ({} bytes, {})",
+                        chain.writable_bytes, virtio::to_string(chain.error));
+        request_started();
+        complete(head, 0);
+        return;
+    }
+    kept_[kept] = Buffer{head, chain.writable()};
+    ++count_;
+}
+
+bool ScsiEventQueue::after_batch() noexcept {
+    const size_t before = pending_count_;
     deliver_pending();
-    return taken != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
+    return pending_count_ != before;
 }
 
 void ScsiEventQueue::post(const Event& event) {

@@ -20,7 +20,7 @@ namespace vhostd::virtio_scsi {
 
 class ScsiEventQueue final : public virtio::QueueHandler {
   public:
-    ScsiEventQueue(reactor::Reactor& reactor, virtio::Virtqueue queue,
+    ScsiEventQueue(reactor::Reactor& reactor, virtio::RunningQueue queue,
                    std::shared_ptr<ScsiReactorState> state);
     ~ScsiEventQueue() override;
 
@@ -28,15 +28,16 @@ class ScsiEventQueue final : public virtio::QueueHandler {
     void post(const Event& event);
     [[nodiscard]] size_t buffers() const { return count_; }
 
-  protected:
-    reactor::PollResult process_requests() noexcept override;
-
   private:
     struct Buffer {
         uint16_t head = 0;
         std::span<iovec> iov;  // device-writable, at least sizeof(Event) bytes
     };
 
+    // One kept buffer per queue entry at most.
+    [[nodiscard]] size_t free_requests() const noexcept override { return kept_.size() - count_; }
+    void start_request(uint32_t head) noexcept override;
+    bool after_batch() noexcept override;
     void fill(const Event& event);
     void deliver_pending();
 

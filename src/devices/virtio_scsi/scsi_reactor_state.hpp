@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "devices/virtio_scsi/scsi_fanout.hpp"
-#include "devices/virtio_scsi/scsi_spec.hpp"
 #include "reactor/reactor.hpp"
 #include "scsi/logical_unit.hpp"
+#include "spec/virtio_scsi.hpp"
 
 namespace vhostd::virtio_scsi {
 

@@ -11,7 +11,7 @@
 #include <sys/uio.h>
 
 #include "devices/virtio_scsi/scsi_address.hpp"
-#include "devices/virtio_scsi/scsi_spec.hpp"
+#include "spec/virtio_scsi.hpp"
 
 namespace vhostd::virtio_scsi {
 

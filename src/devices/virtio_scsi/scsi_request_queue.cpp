@@ -9,7 +9,6 @@
 namespace vhostd::virtio_scsi {
 namespace {
 
-constexpr unsigned kBatch = 32;   // requests taken per poll
 constexpr size_t kIovSlack = 16;  // extra iovecs for buffers that cross memory regions
 
 scsi::DataDirection to_core(DataDirection direction) {
@@ -38,33 +37,40 @@ struct ScsiRequestQueue::Request final : scsi::TaskCompletion {
     void task_complete(scsi::Task&) noexcept override { queue->on_task_complete(*this); }
 };
 
-ScsiRequestQueue::ScsiRequestQueue(reactor::Reactor& reactor, virtio::Virtqueue queue,
-                                   const ScsiDevice& device,
-                                   std::shared_ptr<ScsiReactorState> state)
-    : QueueHandler(reactor, std::move(queue)), device_(device), state_(std::move(state)) {
-    const uint16_t size = this->queue().ring().size();
-    const ScsiDeviceOptions& options = device.options();
-    // seg_max data segments plus a header, response and sense that the driver may split,
-    // even when that is more than a small queue's size (indirect tables).
-    const uint32_t max_descriptors = std::max<uint32_t>(size, options.seg_max + 8);
-    chain_limits_ = virtio::ChainLimits{
-        .max_descriptors = max_descriptors,
+namespace {
+
+// seg_max data segments plus a header, response and sense that the driver may split, even
+// when that is more than a small queue's size (indirect tables).
+virtio::ChainLimits chain_limits_of(uint16_t size, const ScsiDeviceOptions& options) {
+    return virtio::ChainLimits{
+        .max_descriptors = std::max<uint32_t>(size, options.seg_max + 8),
         .max_total_bytes = uint64_t{options.max_sectors} * 512 + 4096,
     };
-    // Storage for what a well-formed request can hold; a longer chain is refused
-    // (too_many_segments) without sizing every slot for the longest possible chain.
-    const size_t per_request = size_t{options.seg_max} + 8 + kIovSlack;
-    iov_arena_.resize(size_t{size} * per_request * 2);
-    // One context per ring slot: the driver can never have more requests outstanding.
-    requests_.resize(size);
-    free_.reserve(size);
-    for (size_t i = 0; i < size; ++i) {
-        Request& r = requests_[i];
-        r.queue = this;
-        r.chain_storage = std::span(iov_arena_).subspan(2 * i * per_request, per_request);
-        r.data_storage = std::span(iov_arena_).subspan((2 * i + 1) * per_request, per_request);
-        free_.push_back(&r);
-    }
+}
+
+// Storage for what a well-formed request can hold; a longer chain is refused
+// (too_many_segments) without sizing every slot for the longest possible chain.
+size_t iovecs_per_request(const ScsiDeviceOptions& options) {
+    return size_t{options.seg_max} + 8 + kIovSlack;
+}
+
+}  // namespace
+
+ScsiRequestQueue::ScsiRequestQueue(reactor::Reactor& reactor, virtio::RunningQueue queue,
+                                   const ScsiDevice& device,
+                                   std::shared_ptr<ScsiReactorState> state)
+    : QueueHandler(reactor, std::move(queue)),
+      device_(device),
+      state_(std::move(state)),
+      chain_limits_(chain_limits_of(this->queue().ring().size(), device.options())),
+      iov_arena_(size_t{this->queue().ring().size()} * iovecs_per_request(device.options()) * 2),
+      // One context per ring slot: the driver can never have more requests outstanding.
+      requests_(this->queue().ring().size(), [this](Request& r, size_t i) {
+          const size_t per_request = iovecs_per_request(device_.options());
+          r.queue = this;
+          r.chain_storage = std::span(iov_arena_).subspan(2 * i * per_request, per_request);
+          r.data_storage = std::span(iov_arena_).subspan((2 * i + 1) * per_request, per_request);
+      }) {
     state_->register_queue(*this);
     for (size_t id = 0; id < kMaxTargets; ++id) {
         if (const auto& unit = state_->unit(static_cast<uint8_t>(id))) {
@@ -151,28 +157,16 @@ void ScsiRequestQueue::run_tmf(const TmfOp& op, const std::shared_ptr<Fanout>& f
     }
 }
 
-reactor::PollResult ScsiRequestQueue::process_requests() noexcept {
-    unsigned taken = 0;
-    while (taken < kBatch && !free_.empty()) {
-        const std::optional<uint16_t> head = queue().ring().pop();
-        if (!head) {
-            break;
-        }
-        Request& request = *free_.back();
-        free_.pop_back();
-        ++taken;
-        start(request, *head);
-        if (queue().broken()) {
-            break;
-        }
-    }
-    return taken != 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
+size_t ScsiRequestQueue::free_requests() const noexcept {
+    return requests_.available();
 }
 
-void ScsiRequestQueue::start(Request& request, uint16_t head) {
+void ScsiRequestQueue::start_request(uint32_t slot) noexcept {
+    const auto head = static_cast<uint16_t>(slot);
+    Request& request = *requests_.acquire();
     virtio::DescriptorChain chain = queue().ring().walk(head, chain_limits_, request.chain_storage);
     if (virtio::is_ring_error(chain.error)) {
-        free_.push_back(&request);  // the ring is broken; nothing can be completed
+        requests_.release(&request);  // the ring is broken; nothing can be completed
         return;
     }
     // 5.6.6.1: the response sits at the start of the device-writable part. If the chain is
@@ -182,7 +176,7 @@ void ScsiRequestQueue::start(Request& request, uint16_t head) {
     if (chain.error != virtio::ChainError::none) {
         LOG_RATELIMITED(virtio_scsi, warn, "queue {}: bad request: {}", queue().index(),
                         virtio::to_string(chain.error));
-        free_.push_back(&request);
+        requests_.release(&request);
         fail_queue("virtio-scsi request with a malformed chain");
         return;
     }
@@ -192,7 +186,7 @@ void ScsiRequestQueue::start(Request& request, uint16_t head) {
     const CmdRequest cmd =
         parse_cmd_request(chain.readable(), chain.writable(), request.sizes, request.data_storage);
     if (cmd.verdict == CmdVerdict::unanswered) {
-        free_.push_back(&request);
+        requests_.release(&request);
         fail_queue("virtio-scsi request without a writable response");
         return;
     }
@@ -250,7 +244,7 @@ void ScsiRequestQueue::respond(Request& request, const CmdResult& result, uint32
         written = static_cast<uint32_t>(sizeof(CmdResponse) + request.sizes.sense_size + data_in);
     }
     complete(request.head, written);
-    free_.push_back(&request);
+    requests_.release(&request);
 }
 
 }  // namespace vhostd::virtio_scsi

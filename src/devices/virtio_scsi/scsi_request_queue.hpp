@@ -11,6 +11,7 @@
 
 #include "devices/virtio_scsi/scsi_reactor_state.hpp"
 #include "devices/virtio_scsi/scsi_request.hpp"
+#include "queue/request_pool.hpp"
 #include "scsi/target_channel.hpp"
 #include "virtio/queue_handler.hpp"
 
@@ -21,17 +22,14 @@ class ScsiDevice;
 class ScsiRequestQueue final : public virtio::QueueHandler {
   public:
     // Registers with `state` and attaches every target it knows.
-    ScsiRequestQueue(reactor::Reactor& reactor, virtio::Virtqueue queue, const ScsiDevice& device,
-                     std::shared_ptr<ScsiReactorState> state);
+    ScsiRequestQueue(reactor::Reactor& reactor, virtio::RunningQueue queue,
+                     const ScsiDevice& device, std::shared_ptr<ScsiReactorState> state);
     ~ScsiRequestQueue() override;
 
     // --- from ScsiReactorState, on this reactor ---
     void attach_target(uint8_t id, const std::shared_ptr<scsi::LogicalUnit>& unit);
     void detach_target(uint8_t id, std::shared_ptr<Fanout> done);
     void run_tmf(const TmfOp& op, const std::shared_ptr<Fanout>& fanout);
-
-  protected:
-    reactor::PollResult process_requests() noexcept override;
 
   private:
     struct Request;
@@ -41,7 +39,8 @@ class ScsiRequestQueue final : public virtio::QueueHandler {
         std::shared_ptr<Fanout> done;
     };
 
-    void start(Request& request, uint16_t head);
+    [[nodiscard]] size_t free_requests() const noexcept override;
+    void start_request(uint32_t head) noexcept override;
     void on_task_complete(Request& request);
     void respond(Request& request, const CmdResult& result, uint32_t data_in);
     void finish_detach(uint64_t id);
@@ -49,9 +48,8 @@ class ScsiRequestQueue final : public virtio::QueueHandler {
     const ScsiDevice& device_;
     std::shared_ptr<ScsiReactorState> state_;
     virtio::ChainLimits chain_limits_;
-    std::vector<Request> requests_;
     std::vector<iovec> iov_arena_;
-    std::vector<Request*> free_;
+    queue::RequestPool<Request> requests_;
     std::array<std::unique_ptr<scsi::TargetChannel>, kMaxTargets> channels_;
     std::vector<Detaching> detaching_;
     uint64_t next_detach_id_ = 0;

@@ -1,0 +1,93 @@
+// RunningQueue: a started virtqueue as a reactor runs it: its ring (a Virtqueue), the guest
+// memory snapshot the ring points into, and the kick, call and error eventfds the frontend
+// passed, with interrupt coalescing and the breakage report.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "base/unique_fd.hpp"
+#include "guest_memory/guest_memory.hpp"
+#include "queue/queue_stats.hpp"
+#include "virtio/call_coalescer.hpp"
+#include "virtio/split_queue.hpp"
+#include "virtio/virtqueue.hpp"
+
+namespace vhostd::virtio {
+
+struct VirtqueueConfig {
+    uint16_t index = 0;
+    SplitRing ring;
+    uint16_t last_avail_idx = 0;
+    uint64_t features = 0;  // negotiated virtio feature bits
+    guest_memory::GuestMemory::Ptr memory;
+    UniqueFd kick;  // invalid: the frontend never kicks (it relies on polling)
+    UniqueFd call;  // invalid: the frontend polls the used ring
+    UniqueFd err;   // signalled when the ring breaks
+};
+
+class RunningQueue {
+  public:
+    explicit RunningQueue(VirtqueueConfig config);
+
+    [[nodiscard]] uint16_t index() const { return index_; }
+    [[nodiscard]] uint64_t features() const { return features_; }
+    [[nodiscard]] Virtqueue& ring() { return *ring_; }
+    [[nodiscard]] const Virtqueue& ring() const { return *ring_; }
+    [[nodiscard]] const guest_memory::GuestMemory& memory() const { return *memory_; }
+    [[nodiscard]] int kick_fd() const { return kick_.get(); }
+
+    // Publishes pushed used elements and signals the call eventfd if the driver asked for it.
+    void flush_used();
+    void set_call_fd(UniqueFd call) { call_ = std::move(call); }
+    // Interrupt coalescing (CallCoalescer); delay_base_us == 0 turns it off.
+    void set_coalescing(uint32_t delay_base_us, uint32_t iops_threshold) {
+        coalescer_.configure(delay_base_us, iops_threshold);
+    }
+    // Sends a signal coalescing still owes (before the reactor sleeps, before a stop).
+    void flush_owed_call();
+    // Where completions and interrupts are counted (the queue handler's queue::QueueStats).
+    void set_stats(queue::QueueStats& stats) { stats_ = &stats; }
+
+    // Breaks the ring: no more requests are taken; the error eventfd is signalled.
+    void mark_broken(const char* reason);
+    [[nodiscard]] bool broken() const { return ring_->broken(); }
+    // Called once, on the owning reactor, when the ring breaks (the transport reports
+    // NEEDS_RESET to the frontend).
+    void set_broken_callback(std::move_only_function<void()> callback) {
+        on_broken_ = std::move(callback);
+    }
+    // Reports (log, error eventfd, callback) a breakage the ring detected by itself; once.
+    void report_if_broken() {
+        if (ring_->broken() && !reported_broken_) [[unlikely]] {
+            report_broken();
+        }
+    }
+
+    // Interrupt mode for adaptive polling. enter: drain the kick eventfd and ask the driver to
+    // kick; returns true if the reactor may sleep (no work arrived meanwhile). leave: tell
+    // the driver not to kick again.
+    [[nodiscard]] bool enter_interrupt_mode();
+    void leave_interrupt_mode();
+
+  private:
+    void report_broken();
+    void signal_call();
+    void signal_call_if_due();
+    void send_call();
+
+    uint16_t index_;
+    uint64_t features_;
+    guest_memory::GuestMemory::Ptr memory_;  // keeps the regions the ring points into mapped
+    std::unique_ptr<Virtqueue> ring_;
+    UniqueFd kick_;
+    UniqueFd call_;
+    UniqueFd err_;
+    bool reported_broken_ = false;
+    CallCoalescer coalescer_;
+    queue::QueueStats* stats_ = nullptr;
+    std::move_only_function<void()> on_broken_;
+};
+
+}  // namespace vhostd::virtio

@@ -1,0 +1,3 @@
+// a provider header of base.
+#pragma once
+#include "base/base.hpp"

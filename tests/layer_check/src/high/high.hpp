@@ -1,0 +1,3 @@
+// high.
+#pragma once
+#include "low/low.hpp"

@@ -1,0 +1,4 @@
+// low: includes a layer above it.
+#pragma once
+#include "base/base.hpp"
+#include "high/high.hpp"

@@ -1,0 +1,2 @@
+// user: includes base's provider contract.
+#include "base/module/contract.hpp"
