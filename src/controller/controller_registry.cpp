@@ -60,13 +60,20 @@ void ControllerRegistry::remove(std::string_view name,
         return;
     }
     controller->shutdown([this, controller, done = std::move(done)]() mutable {
-        auto it = std::find_if(controllers_.begin(), controllers_.end(),
+        // The controller may hold this very callback: everything it captured is moved to the
+        // stack before the controller (and with it the callback) is destroyed.
+        auto finish = std::move(done);
+        auto& controllers = controllers_;
+        auto it = std::find_if(controllers.begin(), controllers.end(),
                                [&](const auto& c) { return c.get() == controller; });
-        if (it != controllers_.end()) {
-            (*it)->release();
-            controllers_.erase(it);
+        std::unique_ptr<Controller> removed;
+        if (it != controllers.end()) {
+            removed = std::move(*it);
+            controllers.erase(it);
+            removed->release();
         }
-        done({});
+        removed.reset();
+        finish({});
     });
 }
 

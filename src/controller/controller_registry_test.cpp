@@ -28,6 +28,12 @@ class FakeController final : public Controller {
     void shutdown(std::move_only_function<void()> done) override {
         pending_shutdown = std::move(done);
     }
+    // What the controller does when its queues have drained: like a real one, it calls back
+    // from a local (the callback may delete the controller).
+    void finish_shutdown() {
+        auto done = std::move(pending_shutdown);
+        done();
+    }
     void release() override {
         if (released != nullptr) {
             ++*released;
@@ -74,7 +80,7 @@ TEST(ControllerRegistry, DeletionWaitsForTheShutdownAndIsRefusedWhileInUse) {
     registry.remove("c0", [&](Result<void> r) { result = std::move(r); });
     EXPECT_FALSE(result.has_value()) << "finished before the queues drained";
     EXPECT_NE(registry.find("c0"), nullptr);
-    raw->pending_shutdown();
+    raw->finish_shutdown();
     ASSERT_TRUE(result.has_value());
     EXPECT_TRUE(result->has_value());
     EXPECT_EQ(released, 1);
@@ -95,10 +101,10 @@ TEST(ControllerRegistry, ShutdownAllCallsBackOnceEveryControllerIsDown) {
     }
     bool done = false;
     registry.shutdown_all([&] { done = true; });
-    raw[0]->pending_shutdown();
-    raw[2]->pending_shutdown();
+    raw[0]->finish_shutdown();
+    raw[2]->finish_shutdown();
     EXPECT_FALSE(done);
-    raw[1]->pending_shutdown();
+    raw[1]->finish_shutdown();
     EXPECT_TRUE(done);
 }
 

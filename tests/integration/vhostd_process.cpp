@@ -34,7 +34,7 @@ VhostdProcess::~VhostdProcess() {
 }
 
 void VhostdProcess::launch() {
-    std::vector<std::string> args = {binary(), "-S", dir_};
+    std::vector<std::string> args = {binary(), "-S", socket_dir()};
     if (!options_.config.is_null()) {
         const std::string config = dir_ + "/vhostd.json";
         std::ofstream(config) << options_.config.dump(2);
@@ -114,6 +114,13 @@ int VhostdProcess::stop(std::chrono::seconds timeout) {
         ::kill(pid_, SIGTERM);
     }
     return wait_exit(timeout);
+}
+
+int VhostdProcess::kill_hard() {
+    if (running()) {
+        ::kill(pid_, SIGKILL);
+    }
+    return wait_exit(std::chrono::seconds(20));
 }
 
 std::string VhostdProcess::output() const {

@@ -18,6 +18,7 @@ class VhostdProcess {
         nlohmann::json config;             // SPDK-format config; null: vhostd's default setup
         std::vector<std::string> args;     // extra command-line arguments
         std::vector<std::string> sockets;  // controller names to wait for
+        std::string socket_dir;            // -S; empty: the process's own scratch directory
     };
 
     // A fresh scratch directory per process; sockets and files live there.
@@ -31,12 +32,19 @@ class VhostdProcess {
     void launch();
     // SIGTERM, then waits; returns the exit status (or 128 + signal). -1 on timeout.
     int stop(std::chrono::seconds timeout = std::chrono::seconds(20));
+    // SIGKILL (a crash: nothing is cleaned up), then waits; returns 128 + SIGKILL.
+    int kill_hard();
     // Waits for the process to exit by itself; returns the exit status, -1 on timeout.
     int wait_exit(std::chrono::seconds timeout);
     [[nodiscard]] bool running();
 
     [[nodiscard]] const std::string& dir() const { return dir_; }
-    [[nodiscard]] std::string socket(const std::string& ctrlr) const { return dir_ + "/" + ctrlr; }
+    [[nodiscard]] std::string socket(const std::string& ctrlr) const {
+        return socket_dir() + "/" + ctrlr;
+    }
+    [[nodiscard]] std::string socket_dir() const {
+        return options_.socket_dir.empty() ? dir_ : options_.socket_dir;
+    }
     // The JSON-RPC socket: vhostd gets -r DIR/rpc.sock (unless the test passes its own -r), so
     // parallel tests never share /var/tmp/vhostd.sock.
     [[nodiscard]] std::string rpc_socket() const { return dir_ + "/rpc.sock"; }

@@ -1,5 +1,6 @@
 // The method subcommands: argument parsing in rpc.py's style, one call, the result printed.
 #include "commands.hpp"
+#include "method_command.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -12,51 +13,6 @@ namespace vhostctl {
 namespace {
 
 using nlohmann::json;
-using ParamsFn = std::function<json()>;
-
-// Results print as rpc.py prints them: strings bare, everything else as indented JSON.
-void print_result(const json& result) {
-    if (result.is_string()) {
-        fmt::print("{}\n", result.get<std::string>());
-    } else {
-        fmt::print("{}\n", result.dump(2));
-    }
-}
-
-// A subcommand that calls `method` with the params `params()` builds after parsing.
-CLI::App* method(CLI::App& app, Action& action, const std::string& name, const std::string& help,
-                 ParamsFn params = {}) {
-    CLI::App* sub = app.add_subcommand(name, help);
-    sub->callback([&action, name, params] {
-        action = [name, params](const Global& global) {
-            auto client = connect(global);
-            if (!client) {
-                return 1;
-            }
-            auto result = client->call(name, params ? params() : json());
-            if (!result) {
-                const CallError& e = result.error();
-                if (e.code != 0) {
-                    fmt::print(stderr, "vhostctl: {}: {} (code {})\n", name, e.message, e.code);
-                } else {
-                    fmt::print(stderr, "vhostctl: {}: {}\n", name, e.message);
-                }
-                return 1;
-            }
-            print_result(*result);
-            return 0;
-        };
-    });
-    return sub;
-}
-
-// Adds "key": value to `params` when the option was given.
-template <typename T>
-void put(json& params, const char* key, const std::optional<T>& value) {
-    if (value) {
-        params[key] = *value;
-    }
-}
 
 // rpc.py takes sizes in MiB and derives num_blocks from the block size.
 uint64_t num_blocks(double total_size_mib, uint32_t block_size) {
@@ -363,6 +319,7 @@ void add_method_commands(CLI::App& app, Action& action) {
     add_vhost_commands(app, action);
     add_scsi_commands(app, action);
     add_app_commands(app, action);
+    add_fault_commands(app, action);
 }
 
 }  // namespace vhostctl

@@ -32,9 +32,13 @@ class FaultBdevTest : public ::testing::Test {
         ASSERT_TRUE(bdevs_.add(*base).has_value());
         reactor_ = std::move(*reactor::Reactor::create(0, {reactor::PollMode::never, 100us, -1}));
     }
-    void TearDown() override { channel_.reset(); }
+    void TearDown() override {
+        channel_.reset();  // before the bdev it was opened on (open_channel's contract)
+        opened_.reset();
+    }
 
     void open(const std::shared_ptr<Bdev>& bdev) {
+        opened_ = bdev;
         auto channel = open_channel_now(*bdev, *reactor_);
         ASSERT_TRUE(channel.has_value()) << channel.error().describe();
         channel_ = std::move(*channel);
@@ -62,6 +66,7 @@ class FaultBdevTest : public ::testing::Test {
 
     BdevRegistry bdevs_;
     std::unique_ptr<reactor::Reactor> reactor_;
+    std::shared_ptr<Bdev> opened_;  // the test's stacked bdev is in no registry: keep it here
     std::unique_ptr<IoChannel> channel_;
     Sink sink_;
     std::vector<std::unique_ptr<iovec>> iovs_;
