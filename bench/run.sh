@@ -61,6 +61,7 @@ shm=$(mktemp -d /dev/shm/vhostd-bench-XXXXXX)
 target_pid=""
 cleanup() {
     stop_target
+    [[ -n ${nbdkit_pid:-} ]] && kill "$nbdkit_pid" 2>/dev/null
     rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
@@ -92,6 +93,7 @@ start_vhostd() {
         ram) bdev='{"method": "bdev_malloc_create", "params": {"name": "Disk0", "num_blocks": '$((ram_mib * 2048))', "block_size": 512}}' ;;
         null) bdev='{"method": "bdev_null_create", "params": {"name": "Disk0", "num_blocks": '$((ram_mib * 2048))', "block_size": 512}}' ;;
         file) bdev='{"method": "bdev_uring_create", "params": {"name": "Disk0", "filename": "'"$work/disk.img"'"}}' ;;
+        nbd) bdev='{"method": "bdev_nbd_client_create", "params": {"name": "Disk0", "uri": "nbd+unix:///?socket='"$work/nbd.sock"'"}}' ;;
     esac
     cat > "$work/vhostd.json" <<JSON
 {"subsystems": [
@@ -115,6 +117,7 @@ start_qsd() {
         ram) blockdev="driver=file,node-name=disk0,filename=$shm/disk.img,cache.direct=off" ;;
         null) blockdev="driver=null-co,node-name=disk0,size=$((ram_mib << 20))" ;;
         file) blockdev="driver=file,node-name=disk0,filename=$work/disk.img,aio=io_uring" ;;
+        nbd) blockdev="driver=nbd,node-name=disk0,server.type=unix,server.path=$work/nbd.sock" ;;
     esac
     "${prio[@]}" taskset -c "$target_cpu" "$qsd" --blockdev "$blockdev" \
         --export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$work/sock,writable=on,num-queues=$queues" \
@@ -164,6 +167,19 @@ workloads=(
     "randread-4k-qd32|file|--rw randread --bs 4k --iodepth 32"
     "rate-100k-randread-4k|ram|--rw randread --bs 4k --iodepth 32 --rate 100000"
 )
+# Remote disk rows: an nbdkit memory export on a unix socket (the server, not the target, is
+# the limit; it runs unpinned). Left out of the smoke run and without nbdkit.
+nbdkit_pid=""
+if [[ $smoke != 1 ]] && command -v nbdkit >/dev/null; then
+    nbdkit --foreground -U "$work/nbd.sock" memory "${ram_mib}M" > "$work/nbdkit.log" 2>&1 &
+    nbdkit_pid=$!
+    for _ in $(seq 100); do [[ -S $work/nbd.sock ]] && break; sleep 0.05; done
+    workloads+=(
+        "randread-4k-qd32|nbd|--rw randread --bs 4k --iodepth 32"
+        "randwrite-4k-qd32|nbd|--rw randwrite --bs 4k --iodepth 32"
+        "randread-4k-qd1|nbd|--rw randread --bs 4k --iodepth 1"
+    )
+fi
 
 truncate -s "${ram_mib}M" "$shm/disk.img"
 truncate -s "${ram_mib}M" "$work/disk.img"

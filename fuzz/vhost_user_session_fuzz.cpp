@@ -11,6 +11,11 @@
 #include <memory>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
 #include "fuzz_check.hpp"
@@ -135,13 +140,45 @@ struct Harness {
     bool close_requested = false;
 };
 
+// An fd of a kind a hostile frontend might pass where an eventfd or a memfd belongs.
+UniqueFd any_fd(Input& in) {
+    int pair[2] = {-1, -1};
+    switch (in.byte() % 8) {
+        case 0:
+            return vhost_user::testing::make_memfd(kRegionSize);
+        case 1:
+            return UniqueFd(::eventfd(0, EFD_CLOEXEC));  // blocking
+        case 2:
+        case 3:
+            if (::pipe2(pair, O_CLOEXEC) != 0) {
+                return UniqueFd();
+            }
+            {
+                UniqueFd keep(pair[in.byte() & 1]);
+                ::close(pair[keep.get() == pair[0] ? 1 : 0]);
+                return keep;
+            }
+        case 4:
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+                return UniqueFd();
+            }
+            ::close(pair[1]);
+            return UniqueFd(pair[0]);
+        case 5:
+            return UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+        default:
+            if (auto e = make_event_fd()) {
+                return std::move(*e);
+            }
+            return UniqueFd();
+    }
+}
+
 std::vector<UniqueFd> make_fds(Input& in, size_t count) {
     std::vector<UniqueFd> fds;
     for (size_t i = 0; i < count; ++i) {
-        if (in.byte() & 1) {
-            fds.push_back(vhost_user::testing::make_memfd(kRegionSize));
-        } else if (auto e = make_event_fd()) {
-            fds.push_back(std::move(*e));
+        if (auto fd = any_fd(in)) {
+            fds.push_back(std::move(fd));
         }
     }
     return fds;
@@ -214,7 +251,12 @@ Message ring_request(Input& in) {
             const bool no_fd = in.byte() & 1;
             std::vector<UniqueFd> fds;
             if (!no_fd) {
-                fds.push_back(std::move(*make_event_fd()));
+                // Mostly the eventfd the request asks for; sometimes any other kind.
+                if (in.byte() % 4 != 0) {
+                    fds.push_back(std::move(*make_event_fd()));
+                } else if (auto fd = any_fd(in)) {
+                    fds.push_back(std::move(fd));
+                }
             }
             return make_request_with(r, uint64_t{index} | (no_fd ? kVringNoFd : 0), std::move(fds),
                                      flags);

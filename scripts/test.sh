@@ -4,8 +4,8 @@
 # and header checks, the guest end-to-end tests under QEMU/TCG, a bounded fuzzing run of every
 # fuzz target, and the format check. This is what CI runs (.ci/run).
 #
-# Environment: FUZZ_SECONDS (per target, default 30), SKIP_GUEST=1, SKIP_FUZZ=1, SKIP_ASAN=1,
-# SKIP_TSAN=1.
+# Environment: FUZZ_SECONDS (per target, default 30), SOAK_SECONDS (default 120), SKIP_GUEST=1,
+# SKIP_FUZZ=1, SKIP_ASAN=1, SKIP_TSAN=1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,6 +25,9 @@ step "install dependencies" scripts/install-deps.sh --test
 step "format check" scripts/check-format.sh
 step "build (release)" scripts/build.sh build -DVHOSTD_HEADER_CHECK=ON
 step "unit + integration tests" ctest --test-dir build -L 'unit|integration' -j "$jobs" --output-on-failure
+# The bounded soak: hostile and well-behaved frontends at once (longer by hand: SOAK_SECONDS).
+step "soak (${SOAK_SECONDS:=120}s)" env SOAK_SECONDS="$SOAK_SECONDS" \
+  ctest --test-dir build -L soak --output-on-failure
 if [[ ${SKIP_ASAN:-} != 1 ]]; then
   step "build (asan+ubsan)" scripts/build.sh build-asan -DVHOSTD_SANITIZE=address,undefined -DVHOSTD_BENCH=OFF
   step "tests under asan+ubsan" ctest --test-dir build-asan -L 'unit|integration' -j "$jobs" --output-on-failure

@@ -77,7 +77,8 @@ Result<void> Daemon::start() {
                                       .control = *control_,
                                       .reactors = *reactors_,
                                       .socket_dir = options_.socket_dir,
-                                      .sockets = options_.sockets});
+                                      .sockets = options_.sockets,
+                                      .handshake_timeout = options_.handshake_timeout});
     register_modules(*bdev_modules_, *controller_kinds_);
     rpc::register_compat_methods(methods_);
     rpc::register_config_methods(methods_, config_);

@@ -3,6 +3,7 @@
 
 #include "block/backends/fault/fault_bdevs.hpp"
 #include "block/backends/malloc/malloc_bdev.hpp"
+#include "block/backends/nbd/nbd_bdev.hpp"
 #include "block/backends/null/null_bdev.hpp"
 #include "block/backends/uring/uring_bdev.hpp"
 #include "targets/vhost/vhost_rpc.hpp"
@@ -16,6 +17,7 @@ void register_modules(block::ModuleContext& bdev_modules, controller::Controller
     block::register_null_module(bdev_modules);
     block::register_uring_module(bdev_modules);
     block::register_fault_module(bdev_modules);
+    block::register_nbd_module(bdev_modules);
 
     targets::register_vhost_family(kinds);
     targets::register_vhost_blk(kinds);

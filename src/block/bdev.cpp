@@ -68,6 +68,10 @@ nlohmann::json Bdev::config_calls() const {
     return backend_->config_calls();
 }
 
+nlohmann::json Bdev::backend_status() const {
+    return backend_->status();
+}
+
 uint64_t Bdev::add_listener(Listener listener) {
     const uint64_t token = next_listener_token_++;
     listeners_.emplace_back(token, std::move(listener));

@@ -104,6 +104,9 @@ class Bdev final {
     // The calls that recreate this bdev (save_config): bdev_<driver>_create with its exact
     // parameters, uuid included.
     [[nodiscard]] nlohmann::json config_calls() const;
+    // The backend's run-time state (connections, counters) or null: bdev_get_bdevs shows it as
+    // "vhostd_backend".
+    [[nodiscard]] nlohmann::json backend_status() const;
 
     // --- events: control reactor only ---
     // `listener` runs after each event. Returns a token for removal; a listener may remove

@@ -226,6 +226,9 @@ nlohmann::json describe_bdev(const BdevRegistry& bdevs, const Bdev& bdev) {
     if (caps.optimal_io_blocks != 0) {
         out["optimal_io_boundary"] = caps.optimal_io_blocks;
     }
+    if (nlohmann::json status = bdev.backend_status(); !status.is_null()) {
+        out["vhostd_backend"] = std::move(status);
+    }
     if (holder != nullptr) {
         // SPDK names the claim type; vhostd's claims are exclusive (one holder per bdev).
         out["claim_type"] = "exclusive_write";

@@ -41,13 +41,14 @@ namespace detail {
 
 // What the bdev layer and a backend remember about a request while it is theirs.
 struct IoScratchFields {
-    IoRequest* next = nullptr;      // intrusive link for queues (RequestList)
-    uint64_t transferred = 0;       // bytes done so far (resubmission of short transfers)
-    uint64_t submit_ticks = 0;      // submission time, for latency statistics
-    uint32_t backend_state = 0;     // backend-private (uring: retry flags, attempt count)
-    int64_t backend_result = 0;     // backend-private (a result from a foreign thread)
-    IoCompletion* upper = nullptr;  // the device's sink while the bdev channel has it
-    reactor::MailboxNode mailbox;   // completion handed over from a foreign thread
+    IoRequest* next = nullptr;        // intrusive link for queues (RequestList)
+    uint64_t transferred = 0;         // bytes done so far (resubmission of short transfers)
+    uint64_t submit_ticks = 0;        // submission time, for latency statistics
+    uint32_t backend_state = 0;       // backend-private (uring: retry flags, attempt count)
+    int64_t backend_result = 0;       // backend-private (a result from a foreign thread)
+    IoCompletion* upper = nullptr;    // the device's sink while the bdev channel has it
+    void* backend_context = nullptr;  // backend-private (nbd: the channel a request is on)
+    reactor::MailboxNode mailbox;     // completion handed over from a foreign thread
 
     void reset() noexcept {
         next = nullptr;
@@ -56,6 +57,7 @@ struct IoScratchFields {
         backend_state = 0;
         backend_result = 0;
         upper = nullptr;
+        backend_context = nullptr;
         mailbox.next.store(nullptr, std::memory_order_relaxed);
     }
 };

@@ -3,6 +3,7 @@
 // the listings of a family of controllers.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ struct ControllerContext {
     reactor::ReactorGroup& reactors;
     std::string socket_dir;     // controller sockets live here (-S)
     SocketFileOptions sockets;  // their group and mode
+    // A frontend that has not finished its first negotiation by then is disconnected (0: no
+    // deadline). --handshake-timeout-ms.
+    std::chrono::milliseconds handshake_timeout{10'000};
 };
 
 // The save_config subsystem `kind` (after "bdev"): the config_calls() of every controller of

@@ -130,4 +130,14 @@ void* GuestMemory::host_address_from_user(uint64_t uva, uint64_t len) const {
     return nullptr;
 }
 
+bool GuestMemory::faulted() const noexcept {
+    return std::any_of(regions_.begin(), regions_.end(),
+                       [](const RegionPtr& r) { return r->faulted(); });
+}
+
+bool GuestMemory::sealed() const {
+    return std::all_of(regions_.begin(), regions_.end(),
+                       [](const RegionPtr& r) { return r->sealed(); });
+}
+
 }  // namespace vhostd::guest_memory

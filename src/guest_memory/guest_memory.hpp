@@ -45,6 +45,10 @@ class GuestMemory {
 
     [[nodiscard]] std::span<const RegionPtr> regions() const { return regions_; }
     [[nodiscard]] bool is_empty() const { return regions_.empty(); }
+    // Some region took a fault (MappedRegion::faulted): data through this table may be lost.
+    [[nodiscard]] bool faulted() const noexcept;
+    // Every region's file is sealed against shrinking.
+    [[nodiscard]] bool sealed() const;
 
     // Guest-physical [gpa, gpa + len) as host iovecs written to the front of `out`; returns
     // how many were used. len == 0 yields zero iovecs.

@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -80,21 +81,36 @@ Result<std::shared_ptr<const MappedRegion>> MappedRegion::map(UniqueFd fd,
     }
     // Guest RAM has no place in vhostd's core dumps (size, and the guest's privacy).
     ::madvise(base, map_length, MADV_DONTDUMP);
+    auto guard = GuardedRange::add(base, map_length, align);
+    if (!guard) {
+        ::munmap(base, map_length);
+        return std::unexpected(std::move(guard).error());
+    }
+    // F_GET_SEALS fails on files that cannot be sealed (anything but a memfd): unsealed.
+    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+    const bool sealed = seals >= 0 && (seals & F_SEAL_SHRINK) != 0;
     auto* host = static_cast<uint8_t*>(base) + lead;
     return std::shared_ptr<const MappedRegion>(
-        new MappedRegion(desc, std::move(fd), base, map_length, host));
+        new MappedRegion(desc, std::move(fd), base, map_length, host, std::move(*guard), sealed));
 }
 
 std::shared_ptr<const MappedRegion> MappedRegion::borrow(void* host, const RegionDescriptor& desc) {
-    return std::shared_ptr<const MappedRegion>(
-        new MappedRegion(desc, UniqueFd(), nullptr, 0, static_cast<uint8_t*>(host)));
+    return std::shared_ptr<const MappedRegion>(new MappedRegion(
+        desc, UniqueFd(), nullptr, 0, static_cast<uint8_t*>(host), GuardedRange(), true));
 }
 
 MappedRegion::MappedRegion(const RegionDescriptor& desc, UniqueFd fd, void* map_base,
-                           size_t map_length, uint8_t* host)
-    : desc_(desc), fd_(std::move(fd)), map_base_(map_base), map_length_(map_length), host_(host) {}
+                           size_t map_length, uint8_t* host, GuardedRange guard, bool sealed)
+    : desc_(desc),
+      fd_(std::move(fd)),
+      map_base_(map_base),
+      map_length_(map_length),
+      host_(host),
+      guard_(std::move(guard)),
+      sealed_(sealed) {}
 
 MappedRegion::~MappedRegion() {
+    guard_ = GuardedRange();  // out of the table before the range can be reused
     if (map_base_ != nullptr) {
         ::munmap(map_base_, map_length_);
     }

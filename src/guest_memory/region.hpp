@@ -1,5 +1,6 @@
 // MappedRegion: one guest RAM region handed over by the frontend as a file descriptor, mapped
-// shared into vhostd. Unmapped when the last GuestMemory snapshot that holds it is released.
+// shared into vhostd and guarded against truncation (fault_guard.hpp). Unmapped when the last
+// GuestMemory snapshot that holds it is released.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "guest_memory/fault_guard.hpp"
 
 namespace vhostd::guest_memory {
 
@@ -44,16 +46,23 @@ class MappedRegion {
     // Host address of the region's first byte (guest_phys_addr).
     [[nodiscard]] uint8_t* host() const { return host_; }
     [[nodiscard]] int fd() const { return fd_.get(); }
+    // Some page of the region was cut off under us (SIGBUS, see fault_guard.hpp) since it was
+    // mapped: what was read from or written to it is lost. Any thread.
+    [[nodiscard]] bool faulted() const noexcept { return guard_.faulted(); }
+    // The file cannot shrink (a memfd sealed with F_SEAL_SHRINK): no fault can happen.
+    [[nodiscard]] bool sealed() const { return sealed_; }
 
   private:
     MappedRegion(const RegionDescriptor& desc, UniqueFd fd, void* map_base, size_t map_length,
-                 uint8_t* host);
+                 uint8_t* host, GuardedRange guard, bool sealed);
 
     RegionDescriptor desc_;
     UniqueFd fd_;
     void* map_base_;  // nullptr for borrowed memory
     size_t map_length_;
     uint8_t* host_;
+    GuardedRange guard_;  // unregistered before the mapping goes (destructor order)
+    bool sealed_;
 };
 
 // Checks a descriptor on its own: size > 0 and no end address (gpa, uva, fd offset) wraps.

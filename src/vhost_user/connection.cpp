@@ -1,6 +1,8 @@
 // Connection: non-blocking message I/O between a frontend socket and its session.
 #include "vhost_user/connection.hpp"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <sys/epoll.h>
 
@@ -10,25 +12,57 @@ namespace vhostd::vhost_user {
 
 Result<std::unique_ptr<Connection>> Connection::create(reactor::Reactor& reactor, UniqueFd socket,
                                                        Session& session, std::string name,
-                                                       Closed on_closed) {
-    std::unique_ptr<Connection> connection(
-        new Connection(reactor, std::move(socket), session, std::move(name), std::move(on_closed)));
+                                                       Closed on_closed, Options options) {
+    std::unique_ptr<Connection> connection(new Connection(
+        reactor, std::move(socket), session, std::move(name), std::move(on_closed), options));
     VHOSTD_TRY(connection->update_watch());
+    if (options.handshake_timeout.count() > 0) {
+        // A few checks per timeout period; the deadline is then met within a quarter of it.
+        const auto period = std::clamp(options.handshake_timeout / 4, std::chrono::milliseconds(10),
+                                       std::chrono::milliseconds(1000));
+        Connection* raw = connection.get();
+        connection->deadline_timer_ = reactor.add_timer(period, [raw] { raw->check_deadlines(); });
+    }
     return connection;
 }
 
 Connection::Connection(reactor::Reactor& reactor, UniqueFd socket, Session& session,
-                       std::string name, Closed on_closed)
+                       std::string name, Closed on_closed, Options options)
     : reactor_(reactor),
       socket_(std::move(socket)),
       session_(session),
       name_(std::move(name)),
-      on_closed_(std::move(on_closed)) {}
+      on_closed_(std::move(on_closed)),
+      options_(options),
+      connected_at_(std::chrono::steady_clock::now()) {}
 
 Connection::~Connection() {
     if (watch_) {
         reactor_.unwatch_fd(*watch_);
     }
+    if (deadline_timer_) {
+        reactor_.cancel_timer(*deadline_timer_);
+    }
+}
+
+void Connection::check_deadlines() {
+    if (!socket_ || closing_ || in_handle_ || waiting_) {
+        return;  // a request in the session (queues draining) is ours to finish, not theirs
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const char* late = nullptr;
+    if (!session_.owned() && now - connected_at_ > options_.handshake_timeout) {
+        late = "no SET_OWNER";
+    } else if (partial_since_ && now - *partial_since_ > options_.handshake_timeout) {
+        late = "a message left half-sent";
+    }
+    if (late == nullptr) {
+        return;
+    }
+    LOG_RATELIMITED(vhost_user, warn, "{}: closing the connection: {} within {} ms", name_, late,
+                    options_.handshake_timeout.count());
+    closing_ = true;
+    finish_close();
 }
 
 bool Connection::peer_gone() const {
@@ -89,8 +123,14 @@ void Connection::pump() {
             break;
         }
         if (*status == MessageReader::Status::would_block) {
+            if (!reader_.mid_message()) {
+                partial_since_.reset();
+            } else if (!partial_since_) {
+                partial_since_ = std::chrono::steady_clock::now();
+            }
             break;
         }
+        partial_since_.reset();
         if (*status == MessageReader::Status::closed) {
             LOG_RATELIMITED(vhost_user, info, "{}: frontend disconnected", name_);
             closing_ = true;
@@ -143,6 +183,10 @@ void Connection::finish_close() {
     if (watch_) {
         reactor_.unwatch_fd(*watch_);
         watch_.reset();
+    }
+    if (deadline_timer_) {
+        reactor_.cancel_timer(*deadline_timer_);
+        deadline_timer_.reset();
     }
     socket_.reset();
     reader_.reset();  // fds of a partial message

@@ -3,6 +3,7 @@
 // replies without ever blocking, and closes on EOF, socket errors and protocol violations.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,9 +19,19 @@
 
 namespace vhostd::vhost_user {
 
+struct ConnectionOptions {
+    // The frontend must have sent SET_OWNER within this time of connecting, and a message
+    // that has begun to arrive must be complete within it; else the connection is closed
+    // (a frontend that holds the controller without using it). 0: no deadline. A frontend
+    // past SET_OWNER is never cut off for being idle: QEMU connects when the VM starts and
+    // may wait for the guest driver as long as the guest likes.
+    std::chrono::milliseconds handshake_timeout{10'000};
+};
+
 class Connection {
   public:
     using Closed = std::move_only_function<void()>;
+    using Options = ConnectionOptions;
 
     // Replies the frontend has not read yet beyond which we stop reading its requests: a
     // frontend that never reads cannot make us buffer without bound.
@@ -31,7 +42,7 @@ class Connection {
     // the connection must outlive the session's request in progress.
     static Result<std::unique_ptr<Connection>> create(reactor::Reactor& reactor, UniqueFd socket,
                                                       Session& session, std::string name,
-                                                      Closed on_closed);
+                                                      Closed on_closed, Options options = {});
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -45,7 +56,9 @@ class Connection {
 
   private:
     Connection(reactor::Reactor& reactor, UniqueFd socket, Session& session, std::string name,
-               Closed on_closed);
+               Closed on_closed, Options options);
+    // The deadline timer: cuts a handshake or a message that takes too long.
+    void check_deadlines();
     void on_events(uint32_t events);
     // Reads and dispatches requests while allowed, flushes replies, re-arms the watch, and
     // closes if something asked for it.
@@ -62,6 +75,11 @@ class Connection {
     Closed on_closed_;
     MessageReader reader_;
     MessageWriter writer_;
+    Options options_;
+    std::chrono::steady_clock::time_point connected_at_;
+    // When the message now being received began to arrive; nullopt between messages.
+    std::optional<std::chrono::steady_clock::time_point> partial_since_;
+    std::optional<reactor::Reactor::TimerId> deadline_timer_;
     std::optional<reactor::Reactor::FdId> watch_;
     uint32_t watched_events_ = 0;
     bool waiting_ = false;    // a request is in the session

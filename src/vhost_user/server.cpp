@@ -107,7 +107,8 @@ void Server::serve(UniqueFd socket) {
     std::string name = fmt::format("{}#{}", options_.name, connections_);
     session_ = std::make_unique<Session>(device_, queues_, Session::Options{name});
     auto connection = Connection::create(reactor_, std::move(socket), *session_, name,
-                                         [this] { on_connection_closed(); });
+                                         [this] { on_connection_closed(); },
+                                         {.handshake_timeout = options_.handshake_timeout});
     if (!connection) {
         LOG_RATELIMITED(vhost_user, err, "{}: cannot serve the connection: {}", name,
                         connection.error().describe());

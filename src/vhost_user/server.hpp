@@ -22,12 +22,16 @@
 
 namespace vhostd::vhost_user {
 
+struct ServerOptions {
+    std::string name;          // for log lines; the socket path if empty
+    SocketFileOptions socket;  // group and mode of the socket file
+    // Connection::Options::handshake_timeout.
+    std::chrono::milliseconds handshake_timeout{10'000};
+};
+
 class Server {
   public:
-    struct Options {
-        std::string name;          // for log lines; the socket path if empty
-        SocketFileOptions socket;  // group and mode of the socket file
-    };
+    using Options = ServerOptions;
 
     // Listens on `socket_path` with UnixListener's policy: a stale socket file is replaced, a
     // socket another process serves is refused (EADDRINUSE), any other file is left alone

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <sys/stat.h>
+
 #include "base/log.hpp"
 #include "spec/virtio.hpp"
 #include "vhost_user/memory_table.hpp"
@@ -277,6 +279,11 @@ Result<Session::Step> Session::set_backend_req_fd(Message& m) {
     }
     VHOSTD_TRY(m.expect_empty());
     VHOSTD_TRY(m.expect_fds(1));
+    // The channel is a unix socket (sends use MSG_DONTWAIT, which only sockets honour).
+    struct stat st {};
+    if (::fstat(m.fds[0].get(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        return make_error(EINVAL, "SET_BACKEND_REQ_FD: the fd is not a socket");
+    }
     backend_channel_ = BackendChannel(std::move(m.fds[0]));
     return now();
 }
@@ -316,6 +323,15 @@ Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
     // a bad table fails without disturbing the running ones.
     if (!next) {
         return std::unexpected(std::move(next).error());
+    }
+    if (!(*next)->sealed() && !warned_unsealed_) {
+        // Contained if it happens (guest_memory/fault_guard.hpp), but the guest's disk then
+        // stops: say so once per frontend.
+        warned_unsealed_ = true;
+        LOG_RATELIMITED(vhost_user, warn,
+                        "{}: guest memory is not sealed against shrinking (no F_SEAL_SHRINK); "
+                        "if the frontend truncates it, this device stops with NEEDS_RESET",
+                        options_.name);
     }
     // Queues hold the snapshot they were started with: stop them, swap, restart them where
     // they stopped, with their rings translated in the new table.

@@ -132,6 +132,8 @@ class Session {
     [[nodiscard]] bool ready(uint16_t index) const;
     // Starts ring `index` if it is ready and not running; translation failures are errors.
     Result<void> start_if_ready(uint16_t index);
+    // SET_VRING_ADDR's checks: alignment, no overlap with the used ring, inside memory.
+    [[nodiscard]] Result<void> check_ring_addresses(uint16_t index, const VringAddr& addr) const;
     // After a memory change: starts every ready ring; failures are logged (a ring whose memory
     // is momentarily absent waits for the next table).
     void start_ready_rings();
@@ -149,6 +151,7 @@ class Session {
     uint64_t acked_features_ = 0;
     uint64_t acked_protocol_features_ = 0;
     bool owner_ = false;
+    bool warned_unsealed_ = false;  // the unsealed-memory warning is logged once
     uint8_t status_ = 0;
     BackendChannel backend_channel_;
 

@@ -177,7 +177,7 @@ TEST_F(SessionHostileTest, LoggingAndUnknownAddressFlagsAreRefused) {
     EXPECT_FALSE(session->vring(0).addr_set);
 }
 
-TEST_F(SessionHostileTest, RingsOutsideMemoryOrMisalignedNeverStart) {
+TEST_F(SessionHostileTest, RingsOutsideMemoryOrMisalignedAreRefused) {
     expect_ok(set_memory());
     struct Case {
         uint64_t desc, avail, used;
@@ -190,13 +190,18 @@ TEST_F(SessionHostileTest, RingsOutsideMemoryOrMisalignedNeverStart) {
         {kUva + kRamSize - 16, avail_uva(0), used_uva(0)},  // runs past the end
         {desc_uva(0), 0xfffffffffffffff0, used_uva(0)},     // wraps
         {desc_uva(0), avail_uva(0), 0},                     // null
+        {desc_uva(0), avail_uva(0), desc_uva(0)},           // used over the descriptors
+        {desc_uva(0), avail_uva(0), avail_uva(0)},          // used over the avail ring
     };
     expect_ok(call_with(Request::set_vring_num, VringState{0, kQueueSize}));
     expect_ok(call_with(Request::set_vring_kick, uint64_t{0} | kVringNoFd));
     for (const auto& c : cases) {
         expect_ok(call_with(Request::set_vring_enable, VringState{0, 0}));
-        expect_ok(call_with(Request::set_vring_addr, VringAddr{0, 0, c.desc, c.used, c.avail, 0}));
-        expect_failed(call_with(Request::set_vring_enable, VringState{0, 1}));
+        // Refused when the address arrives, with memory in place (not only when the ring
+        // would start).
+        expect_failed(
+            call_with(Request::set_vring_addr, VringAddr{0, 0, c.desc, c.used, c.avail, 0}));
+        expect_ok(call_with(Request::set_vring_enable, VringState{0, 1}));
         EXPECT_FALSE(queues.running(0));
     }
     EXPECT_TRUE(queues.starts.empty());

@@ -2,6 +2,7 @@
 // start and stop rings.
 #include <bit>
 
+#include "base/event_fd.hpp"
 #include "base/log.hpp"
 #include "spec/virtio.hpp"
 #include "vhost_user/session.hpp"
@@ -72,10 +73,49 @@ Result<Session::Step> Session::set_vring_addr(const Message& m) {
         }
         return make_error(EBUSY, "ring {}: addresses changed while the ring runs", index);
     }
+    VHOSTD_TRY(check_ring_addresses(index, addr));
     ring.addr = addr;
     ring.addr_set = true;
     VHOSTD_TRY(start_if_ready(index));
     return now();
+}
+
+Result<void> Session::check_ring_addresses(uint16_t index, const VringAddr& addr) const {
+    // Virtio 2.7 (split virtqueues): descriptor table 16-byte, available ring 2-byte and used
+    // ring 4-byte aligned.
+    if (addr.desc_user_addr % virtio::kDescAlign != 0 ||
+        addr.avail_user_addr % virtio::kAvailAlign != 0 ||
+        addr.used_user_addr % virtio::kUsedAlign != 0) {
+        return make_error(EINVAL, "ring {}: misaligned ring addresses", index);
+    }
+    const uint32_t num = vrings_[index].num;
+    if (num == 0) {
+        return {};  // sizes unknown yet: checked in full when the ring starts
+    }
+    // The used ring is the device's to write: it must not cover the driver's descriptor
+    // table or available ring (a device that wrote over them would corrupt its own input).
+    auto overlap = [](uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
+        return a < b + b_len && b < a + a_len;
+    };
+    const uint64_t used_len = virtio::used_ring_bytes(num);
+    if (overlap(addr.used_user_addr, used_len, addr.desc_user_addr,
+                virtio::desc_table_bytes(num)) ||
+        overlap(addr.used_user_addr, used_len, addr.avail_user_addr,
+                virtio::avail_ring_bytes(num))) {
+        return make_error(EINVAL,
+                          "ring {}: the used ring overlaps the descriptor table or the "
+                          "available ring",
+                          index);
+    }
+    if (!memory_->is_empty()) {
+        // With a memory table in place the rings must lie inside it now; otherwise a later
+        // SET_MEM_TABLE is checked when the ring starts.
+        auto translated = translate_ring(*memory_, addr, num);
+        if (!translated) {
+            return make_error(EINVAL, "ring {}: {}", index, translated.error().message);
+        }
+    }
+    return {};
 }
 
 Result<Session::Step> Session::set_vring_base(const Message& m) {
@@ -135,6 +175,11 @@ Result<VringFile> parse_vring_file(Message& m, size_t num_queues) {
         return VringFile{static_cast<uint16_t>(index), UniqueFd()};
     }
     VHOSTD_TRY(m.expect_fds(1));
+    // The spec says "eventfd"; anything else (a pipe, a socket, a file) could block or fill up
+    // and is refused. It becomes non-blocking here, though reads and writes never rely on it.
+    if (auto adopted = adopt_peer_event_fd(m.fds[0].get()); !adopted) {
+        return make_error(EINVAL, "{}: {}", m.name(), adopted.error().message);
+    }
     return VringFile{static_cast<uint16_t>(index), std::move(m.fds[0])};
 }
 

@@ -5,6 +5,7 @@
 
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
+#include "guest_memory/fault_guard.hpp"
 
 namespace vhostd::virtio {
 
@@ -21,7 +22,14 @@ RunningQueue::RunningQueue(VirtqueueConfig config)
           })),
       kick_(std::move(config.kick)),
       call_(std::move(config.call)),
-      err_(std::move(config.err)) {}
+      err_(std::move(config.err)),
+      seen_fault_epoch_(guest_memory::fault_epoch()) {
+    // A table that faulted before (a restart without a new SET_MEM_TABLE) stays unusable.
+    if (memory_->faulted()) {
+        memory_faulted_ = true;
+        ring_->mark_broken("guest memory was cut off under the device before the queue started");
+    }
+}
 
 namespace {
 
@@ -34,6 +42,15 @@ uint64_t now_ns() {
 }  // namespace
 
 void RunningQueue::flush_used() {
+    if (guest_memory::fault_epoch() != seen_fault_epoch_) [[unlikely]] {
+        note_memory_faults();
+    }
+    if (memory_faulted_) [[unlikely]] {
+        // Requests since the fault may have read zeroes instead of the guest's data or written
+        // into a page the guest no longer has: none of them is acknowledged.
+        report_if_broken();
+        return;
+    }
     if (ring_->publish_used() && call_) {
         signal_call();
     } else if (coalescer_.pending()) [[unlikely]] {
@@ -71,8 +88,22 @@ void RunningQueue::flush_owed_call() {
     }
 }
 
+void RunningQueue::note_memory_faults() {
+    seen_fault_epoch_ = guest_memory::fault_epoch();
+    if (!memory_faulted_ && memory_->faulted()) {
+        memory_faulted_ = true;
+        mark_broken("guest memory was cut off under the device (its file shrank)");
+    }
+}
+
 void RunningQueue::send_call() {
-    signal_event_fd(call_.get());
+    if (!signal_peer_event_fd(call_.get())) [[unlikely]] {
+        // The write would have blocked this reactor (the frontend's eventfd is full and in
+        // blocking mode) and was broken off: no more interrupts through it.
+        call_.reset();
+        mark_broken("the call eventfd does not take notifications");
+        return;
+    }
     if (stats_ != nullptr) {
         queue::QueueStats::add(stats_->calls);
     }
@@ -89,8 +120,8 @@ void RunningQueue::report_broken() {
     reported_broken_ = true;
     LOG_RATELIMITED(virtio, err, "queue {} stopped, device needs reset: {}", index_,
                     ring_->broken_reason());
-    if (err_) {
-        signal_event_fd(err_.get());
+    if (err_ && !signal_peer_event_fd(err_.get())) {
+        err_.reset();  // as with the call fd: never block on it again
     }
     if (on_broken_) {
         on_broken_();

@@ -39,6 +39,7 @@ class RunningQueue {
     [[nodiscard]] int kick_fd() const { return kick_.get(); }
 
     // Publishes pushed used elements and signals the call eventfd if the driver asked for it.
+    // Publishes nothing once the guest memory faulted (the ring is then broken).
     void flush_used();
     void set_call_fd(UniqueFd call) { call_ = std::move(call); }
     // Interrupt coalescing (CallCoalescer); delay_base_us == 0 turns it off.
@@ -73,6 +74,7 @@ class RunningQueue {
 
   private:
     void report_broken();
+    void note_memory_faults();
     void signal_call();
     void signal_call_if_due();
     void send_call();
@@ -85,6 +87,8 @@ class RunningQueue {
     UniqueFd call_;
     UniqueFd err_;
     bool reported_broken_ = false;
+    uint64_t seen_fault_epoch_;    // guest_memory::fault_epoch() when last looked at
+    bool memory_faulted_ = false;  // a region of memory_ was cut off: acknowledge nothing
     CallCoalescer coalescer_;
     queue::QueueStats* stats_ = nullptr;
     std::move_only_function<void()> on_broken_;

@@ -70,8 +70,9 @@ TEST(SocketPolicy, AStaleSocketFromAKilledDaemonIsReused) {
 TEST(SocketPolicy, SocketsGetTheGroupAndModeAsked) {
     // root may give its sockets any group; others only one of their own.
     const gid_t group = ::geteuid() == 0 ? 1 : ::getegid();
-    VhostdProcess vhostd({.args = {"--socket-group", std::to_string(group), "--socket-mode", "0640"},
-                          .sockets = {"vhost.0"}});
+    VhostdProcess vhostd(
+        {.args = {"--socket-group", std::to_string(group), "--socket-mode", "0640"},
+         .sockets = {"vhost.0"}});
     START_VHOSTD(vhostd);
     for (const std::string& path : {vhostd.socket("vhost.0"), vhostd.rpc_socket()}) {
         struct stat st {};

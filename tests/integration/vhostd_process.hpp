@@ -38,6 +38,12 @@ class VhostdProcess {
     int wait_exit(std::chrono::seconds timeout);
     [[nodiscard]] bool running();
 
+    // Before start(): the config and the extra arguments (the scratch directory exists from
+    // construction, so a config may name files in it).
+    void set_config(nlohmann::json config) { options_.config = std::move(config); }
+    void set_args(std::vector<std::string> args) { options_.args = std::move(args); }
+    [[nodiscard]] pid_t pid() const { return pid_; }
+
     [[nodiscard]] const std::string& dir() const { return dir_; }
     [[nodiscard]] std::string socket(const std::string& ctrlr) const {
         return socket_dir() + "/" + ctrlr;

@@ -1,6 +1,5 @@
 // The method subcommands: argument parsing in rpc.py's style, one call, the result printed.
 #include "commands.hpp"
-#include "method_command.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -8,6 +7,8 @@
 #include <optional>
 
 #include <fmt/format.h>
+
+#include "method_command.hpp"
 
 namespace vhostctl {
 namespace {
@@ -82,7 +83,30 @@ void add_bdev_commands(CLI::App& app, Action& action) {
     sub->add_option("block_size", u->block_size, "block size in bytes (default: the device's)");
     sub->add_option("-u,--uuid", u->uuid, "UUID of the bdev");
 
-    for (const char* driver : {"malloc", "null", "uring"}) {
+    struct Nbd {
+        std::string name, uri;
+        std::optional<std::string> uuid;
+        std::optional<uint32_t> block_size, connections, io_timeout_ms;
+    };
+    auto nbd = std::make_shared<Nbd>();
+    sub = method(app, action, "bdev_nbd_client_create", "create a bdev over an NBD export", [nbd] {
+        json p = {{"name", nbd->name}, {"uri", nbd->uri}};
+        put(p, "block_size", nbd->block_size);
+        put(p, "connections", nbd->connections);
+        put(p, "io_timeout_ms", nbd->io_timeout_ms);
+        put(p, "uuid", nbd->uuid);
+        return p;
+    });
+    sub->add_option("name", nbd->name, "bdev name")->required();
+    sub->add_option("uri", nbd->uri, "nbd://HOST:PORT/EXPORT or nbd+unix:///EXPORT?socket=PATH")
+        ->required();
+    sub->add_option("-b,--block-size", nbd->block_size, "block size (default: the server's)");
+    sub->add_option("-c,--connections", nbd->connections,
+                    "most reactors with a connection (default: all)");
+    sub->add_option("-t,--io-timeout-ms", nbd->io_timeout_ms, "request timeout (default 30000)");
+    sub->add_option("-u,--uuid", nbd->uuid, "UUID of the bdev");
+
+    for (const char* driver : {"malloc", "null", "uring", "nbd_client"}) {
         auto name = std::make_shared<std::string>();
         sub = method(app, action, fmt::format("bdev_{}_delete", driver),
                      fmt::format("delete a {} bdev", driver), [name] {

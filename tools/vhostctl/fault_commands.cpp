@@ -19,8 +19,8 @@ void add_fault_commands(CLI::App& app, Action& action) {
     };
     auto d = std::make_shared<Delay>();
     CLI::App* sub = method(app, action, "bdev_delay_create", "add a delay bdev over a bdev", [d] {
-        json p = {{"base_bdev_name", d->base},    {"name", d->name},
-                  {"avg_read_latency", d->avg_read}, {"p99_read_latency", d->p99_read},
+        json p = {{"base_bdev_name", d->base},         {"name", d->name},
+                  {"avg_read_latency", d->avg_read},   {"p99_read_latency", d->p99_read},
                   {"avg_write_latency", d->avg_write}, {"p99_write_latency", d->p99_write}};
         put(p, "uuid", d->uuid);
         return p;
@@ -38,12 +38,12 @@ void add_fault_commands(CLI::App& app, Action& action) {
         uint64_t latency = 0;
     };
     auto u = std::make_shared<Update>();
-    sub = method(app, action, "bdev_delay_update_latency", "change one latency of a delay bdev",
-                 [u] {
-                     return json{{"delay_bdev_name", u->name},
-                                 {"latency_type", u->type},
-                                 {"latency_us", u->latency}};
-                 });
+    sub =
+        method(app, action, "bdev_delay_update_latency", "change one latency of a delay bdev", [u] {
+            return json{{"delay_bdev_name", u->name},
+                        {"latency_type", u->type},
+                        {"latency_us", u->latency}};
+        });
     sub->add_option("delay_bdev_name", u->name, "the delay bdev")->required();
     sub->add_option("latency_type", u->type, "avg_read, avg_write, p99_read or p99_write")
         ->required()
@@ -66,8 +66,9 @@ void add_fault_commands(CLI::App& app, Action& action) {
     for (const char* driver : {"delay", "error"}) {
         auto name = std::make_shared<std::string>();
         sub = method(app, action, fmt::format("bdev_{}_delete", driver),
-                     fmt::format("delete a {} bdev", driver),
-                     [name] { return json{{"name", *name}}; });
+                     fmt::format("delete a {} bdev", driver), [name] {
+                         return json{{"name", *name}};
+                     });
         sub->add_option("name", *name, "bdev name")->required();
     }
 
@@ -96,7 +97,9 @@ void add_fault_commands(CLI::App& app, Action& action) {
 
     auto resume = std::make_shared<std::string>();
     sub = method(app, action, "bdev_error_resume_pending", "release the requests held pending",
-                 [resume] { return json{{"name", *resume}}; });
+                 [resume] {
+                     return json{{"name", *resume}};
+                 });
     sub->add_option("name", *resume, "the error bdev")->required();
 
     struct State {
@@ -104,8 +107,9 @@ void add_fault_commands(CLI::App& app, Action& action) {
     };
     auto s = std::make_shared<State>();
     sub = method(app, action, "bdev_error_set_state",
-                 "make an error bdev report itself failed, online again, or hot-removed",
-                 [s] { return json{{"name", s->name}, {"state", s->state}}; });
+                 "make an error bdev report itself failed, online again, or hot-removed", [s] {
+                     return json{{"name", s->name}, {"state", s->state}};
+                 });
     sub->add_option("name", s->name, "the error bdev")->required();
     sub->add_option("state", s->state, "failed, online or removed")
         ->required()

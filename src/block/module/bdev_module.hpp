@@ -60,6 +60,9 @@ class BdevBackend {
     [[nodiscard]] virtual nlohmann::json describe() const = 0;
     // The calls that recreate the bdev; the default is bdev_<driver>_create with describe().
     [[nodiscard]] virtual nlohmann::json config_calls() const;
+    // Run-time state worth showing in bdev_get_bdevs (a remote backend's connections and
+    // counters); null for none. Control reactor; counters read from any thread are atomics.
+    [[nodiscard]] virtual nlohmann::json status() const { return nullptr; }
 
     // The bdev this backend provides (valid once make_bdev() returned).
     [[nodiscard]] Bdev& bdev() const { return *bdev_; }

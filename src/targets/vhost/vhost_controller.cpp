@@ -18,7 +18,9 @@ VhostController::VhostController(VhostControllerConfig config,
 Result<void> VhostController::listen() {
     server_ = VHOSTD_TRY(vhost_user::Server::create(
         control_, config_.socket_path, *device_, *this,
-        vhost_user::Server::Options{.name = config_.name, .socket = config_.socket}));
+        vhost_user::Server::Options{.name = config_.name,
+                                    .socket = config_.socket,
+                                    .handshake_timeout = config_.handshake_timeout}));
     return {};
 }
 

@@ -34,6 +34,7 @@ struct VhostControllerConfig {
     std::string socket_path;   // SOCKET_DIR/ctrlr
     CpuMask cpumask;           // reactors serving this controller's queues
     SocketFileOptions socket;  // group and mode of the socket file
+    std::chrono::milliseconds handshake_timeout{10'000};  // vhost_user::Server::Options
 };
 
 class VhostController : public controller::Controller, public virtio::QueueControl {

@@ -150,7 +150,8 @@ Result<VhostController*> find_vhost(const controller::ControllerRegistry& contro
 VhostControllerConfig vhost_config(const controller::ControllerContext& context, std::string name,
                                    CpuMask cpumask) {
     std::string path = context.socket_dir + "/" + name;
-    return VhostControllerConfig{std::move(name), std::move(path), cpumask, context.sockets};
+    return VhostControllerConfig{std::move(name), std::move(path), cpumask, context.sockets,
+                                 context.handshake_timeout};
 }
 
 void register_vhost_family(controller::ControllerContext& context) {
