@@ -104,8 +104,13 @@ start_vhostd() {
 JSON
     local cores=$target_cpu
     [[ $mask == 0x3 ]] && cores=0,1
+    # With the NBD server on this machine's cores, a busy-polling reactor would take its CPU:
+    # the remote rows run vhostd's reactor in interrupt mode, as a network server elsewhere
+    # would not need.
+    local poll=()
+    [[ $backend == nbd ]] && poll=(--poll never)
     "${prio[@]}" taskset -c "$cores" "$vhostd" -c "$work/vhostd.json" -S "$work" -r "$work/rpc.sock" -m "$mask" \
-        --log-level warning > "$work/target.log" 2>&1 &
+        "${poll[@]}" --log-level warning > "$work/target.log" 2>&1 &
     target_pid=$!
     wait_socket "$work/sock"
 }
@@ -171,7 +176,7 @@ workloads=(
 # the limit; it runs unpinned). Left out of the smoke run and without nbdkit.
 nbdkit_pid=""
 if [[ $smoke != 1 ]] && command -v nbdkit >/dev/null; then
-    nbdkit --foreground -U "$work/nbd.sock" memory "${ram_mib}M" > "$work/nbdkit.log" 2>&1 &
+    "${prio[@]}" nbdkit --foreground -U "$work/nbd.sock" memory "${ram_mib}M" > "$work/nbdkit.log" 2>&1 &
     nbdkit_pid=$!
     for _ in $(seq 100); do [[ -S $work/nbd.sock ]] && break; sleep 0.05; done
     workloads+=(

@@ -32,17 +32,19 @@ if [[ ${SKIP_ASAN:-} != 1 ]]; then
   step "build (asan+ubsan)" scripts/build.sh build-asan -DVHOSTD_SANITIZE=address,undefined -DVHOSTD_BENCH=OFF
   step "tests under asan+ubsan" ctest --test-dir build-asan -L 'unit|integration' -j "$jobs" --output-on-failure
 fi
-# ThreadSanitizer over what crosses threads by design (the reactor's messages and the lock-free
-# completion mailbox): only those test binaries are built.
+# ThreadSanitizer over what crosses threads by design (the reactor's messages, the lock-free
+# completion mailbox, the stuck-call watchdog): only those test binaries are built.
 tsan() {
   # No -Werror here: g++ 12 reports false maybe-uninitialized warnings under -fsanitize=thread.
   cmake -S "$root" -B build-tsan -G Ninja -DVHOSTD_SANITIZE=thread \
     -DVHOSTD_BENCH=OFF >/dev/null
-  cmake --build build-tsan --target reactor_test
+  cmake --build build-tsan --target reactor_test base_test
   TSAN_OPTIONS=halt_on_error=1 build-tsan/src/reactor/reactor_test
+  # The stuck-call watchdog interrupts a blocked thread from its own thread.
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/src/base/base_test --gtest_filter='PeerEventFd.*'
 }
 if [[ ${SKIP_TSAN:-} != 1 ]]; then
-  step "reactor + mailbox under tsan" tsan
+  step "reactor, mailbox, watchdog under tsan" tsan
 fi
 if [[ ${SKIP_GUEST:-} != 1 ]]; then
   step "guest tests (QEMU/TCG)" ctest --test-dir build -L guest --output-on-failure

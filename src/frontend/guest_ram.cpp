@@ -7,6 +7,7 @@
 #include <bit>
 #include <utility>
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -46,12 +47,17 @@ Result<void> validate(const GuestRam::Options& options) {
 }
 
 Result<UniqueFd> make_memfd(uint64_t size, bool huge) {
-    UniqueFd fd(::memfd_create("vhostd-guest-ram", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0U)));
+    UniqueFd fd(::memfd_create("vhostd-guest-ram",
+                               MFD_CLOEXEC | MFD_ALLOW_SEALING | (huge ? MFD_HUGETLB : 0U)));
     if (!fd) {
         return errno_error(huge ? "memfd_create(MFD_HUGETLB)" : "memfd_create");
     }
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
         return errno_error("ftruncate(guest RAM memfd)");
+    }
+    // As QEMU's memory-backend-memfd does (seal=on): the backend may rely on the size.
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+        return errno_error("sealing the guest RAM memfd");
     }
     return fd;
 }

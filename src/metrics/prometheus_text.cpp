@@ -158,6 +158,35 @@ void bdev_qos(Writer& w, const MetricsSnapshot& s) {
     }
 }
 
+// Health: every bdev's state, and a remote backend's connection (up, reconnects, timeouts).
+void bdev_health(Writer& w, const MetricsSnapshot& s) {
+    w.family("vhostd_bdev_online", "gauge", "1 while the bdev serves I/O (not failed or removed).");
+    for (const BdevSample& b : s.bdevs) {
+        w.sample("vhostd_bdev_online", bdev_label(b), b.online ? 1 : 0);
+    }
+    w.family("vhostd_bdev_backend_up", "gauge",
+             "1 while a remote backend's connections are up (0: down, requests wait or fail).");
+    for (const BdevSample& b : s.bdevs) {
+        if (b.backend_up) {
+            w.sample("vhostd_bdev_backend_up", bdev_label(b), *b.backend_up ? 1 : 0);
+        }
+    }
+    w.family("vhostd_bdev_backend_reconnects_total", "counter",
+             "Connections a remote backend re-established.");
+    for (const BdevSample& b : s.bdevs) {
+        if (b.backend_up) {
+            w.sample("vhostd_bdev_backend_reconnects_total", bdev_label(b), b.backend_reconnects);
+        }
+    }
+    w.family("vhostd_bdev_backend_timeouts_total", "counter",
+             "Requests a remote backend failed for want of an answer in time.");
+    for (const BdevSample& b : s.bdevs) {
+        if (b.backend_up) {
+            w.sample("vhostd_bdev_backend_timeouts_total", bdev_label(b), b.backend_timeouts);
+        }
+    }
+}
+
 void queues(Writer& w, const MetricsSnapshot& s) {
     using Q = queue::QueueCounters;
     const struct {
@@ -209,6 +238,7 @@ std::string render_prometheus(const MetricsSnapshot& snapshot) {
     bdev_io(w, snapshot);
     bdev_histogram(w, snapshot);
     bdev_qos(w, snapshot);
+    bdev_health(w, snapshot);
     queues(w, snapshot);
     reactors(w, snapshot);
     return w.take();

@@ -37,6 +37,29 @@ TEST(PrometheusText, RendersEveryFamily) {
     }
 }
 
+TEST(PrometheusText, BdevHealthAndRemoteBackends) {
+    MetricsSnapshot s;
+    s.bdevs.push_back({.name = "Malloc0", .stats = {}, .qos = {}});
+    BdevSample remote{.name = "Nbd0", .stats = {}, .qos = {}};
+    remote.backend_up = false;
+    remote.backend_reconnects = 3;
+    remote.backend_timeouts = 2;
+    s.bdevs.push_back(remote);
+    BdevSample failed{.name = "EE_Malloc1", .stats = {}, .qos = {}};
+    failed.online = false;
+    s.bdevs.push_back(failed);
+    const std::string text = render_prometheus(s);
+    EXPECT_NE(text.find("vhostd_bdev_online{bdev=\"Malloc0\"} 1\n"), std::string::npos);
+    EXPECT_NE(text.find("vhostd_bdev_online{bdev=\"EE_Malloc1\"} 0\n"), std::string::npos);
+    EXPECT_NE(text.find("vhostd_bdev_backend_up{bdev=\"Nbd0\"} 0\n"), std::string::npos);
+    EXPECT_NE(text.find("vhostd_bdev_backend_reconnects_total{bdev=\"Nbd0\"} 3\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("vhostd_bdev_backend_timeouts_total{bdev=\"Nbd0\"} 2\n"),
+              std::string::npos);
+    EXPECT_EQ(text.find("vhostd_bdev_backend_up{bdev=\"Malloc0\"}"), std::string::npos)
+        << "local bdevs have no backend connection";
+}
+
 TEST(PrometheusText, SamplesCarryLabelsAndValues) {
     const std::string text = render_prometheus(sample_snapshot());
     EXPECT_NE(text.find("vhostd_bdev_ops_total{bdev=\"Malloc\\\"0\",op=\"read\"} 2\n"),

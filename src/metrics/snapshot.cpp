@@ -8,7 +8,16 @@ MetricsSnapshot take_snapshot(const block::BdevRegistry& bdevs,
                               reactor::ReactorGroup& reactors) {
     MetricsSnapshot out;
     for (const auto& bdev : bdevs.list()) {
-        out.bdevs.push_back({bdev->name(), bdev->stats().snapshot(), bdev->qos().limits()});
+        BdevSample sample{bdev->name(), bdev->stats().snapshot(), bdev->qos().limits()};
+        sample.online = bdev->state() == block::BdevState::online;
+        const nlohmann::json status = bdev->backend_status();
+        if (status.is_object() && status.size() == 1 && status.begin()->is_object()) {
+            const nlohmann::json& s = *status.begin();
+            sample.backend_up = s.value("state", "up") != "down";
+            sample.backend_reconnects = s.value("reconnects", uint64_t{0});
+            sample.backend_timeouts = s.value("timeouts", uint64_t{0});
+        }
+        out.bdevs.push_back(std::move(sample));
     }
     for (const controller::Controller* c : controllers.list()) {
         out.controllers.push_back({c->name(), c->queue_counters()});

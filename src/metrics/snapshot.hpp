@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct BdevSample {
     std::string name;
     block::stats::IoStats stats;
     block::qos::QosLimits qos;
+    bool online = true;  // Bdev::state() == online
+    // A remote backend's connection health (Bdev::backend_status(): {"<driver>": {"state",
+    // "reconnects", "timeouts", ...}}); absent for local backends.
+    std::optional<bool> backend_up;
+    uint64_t backend_reconnects = 0;
+    uint64_t backend_timeouts = 0;
 };
 
 struct ControllerSample {

@@ -69,7 +69,7 @@ TEST_F(NbdDiskTest, ServesTheExportAndSurvivesAStall) {
     EXPECT_EQ(listed["result"][0]["vhostd_backend"]["nbd"]["state"], "up") << listed.dump();
     EXPECT_EQ(listed["result"][0]["driver_specific"]["nbd_client"]["uri"], server.uri());
 
-    server.signal(SIGSTOP);
+    server.freeze();
     EXPECT_EQ(client_->read(2048, back).value(), kIoErr) << "a stalled server: IOERR in time";
     listed = rpc("bdev_get_bdevs", {{"name", "Nbd0"}});
     EXPECT_GE(listed["result"][0]["vhostd_backend"]["nbd"]["timeouts"].get<int>(), 1);

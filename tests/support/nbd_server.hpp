@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,20 @@ class NbdServer {
         }
     }
     void signal(int sig) const { ::kill(pid_, sig); }
+    // SIGSTOP, then waits until the kernel reports the server stopped (state T), so that no
+    // thread of it can still answer a request sent afterwards.
+    void freeze() const {
+        ::kill(pid_, SIGSTOP);
+        for (int i = 0; i < 500; ++i) {
+            std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+            std::string pid, comm, state;
+            stat >> pid >> comm >> state;
+            if (state == "T" || state == "t") {
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
     void set_args(std::vector<std::string> plugin_args) { args_ = std::move(plugin_args); }
     [[nodiscard]] std::string uri() const { return "nbd+unix:///?socket=" + socket_; }
     [[nodiscard]] const std::string& dir() const { return dir_; }

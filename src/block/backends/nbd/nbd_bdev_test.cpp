@@ -225,7 +225,7 @@ TEST_F(NbdBdevTest, StalledServerFailsRequestsWithinTheTimeoutThenRecovers) {
     std::vector<uint8_t> buf(4096, 1);
     ASSERT_EQ(run(IoType::write, 0, {{buf.data(), buf.size()}}), IoStatus::success);
 
-    server.signal(SIGSTOP);
+    server.freeze();
     const auto start = Clock::now();
     EXPECT_EQ(run(IoType::read, 0, {{buf.data(), buf.size()}}, 0, 5s), IoStatus::io_error);
     EXPECT_LT(Clock::now() - start, 3s) << "bounded by the timeout, not by the server";
