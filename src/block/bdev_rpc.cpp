@@ -139,12 +139,20 @@ RpcResult bdev_get_bdevs(const BdevRegistry& bdevs, const nlohmann::json* json) 
 RpcResult bdev_get_iostat(const BdevRegistry& bdevs, const nlohmann::json* json) {
     Params p(json);
     const auto name = RPC_TRY(p.optional_string("name"));
+    // Current SPDK names the bdevs in an array (rpc.py --names) and can reset after reading.
+    const auto names = RPC_TRY(p.optional_string_array("names"));
     RPC_TRY(p.only_default("per_channel", false));
+    RPC_TRY(p.only_default("reset_mode", "none"));
     // vhostd's extension: the latency histogram of each bdev.
     const bool histogram = RPC_TRY(p.optional_bool("include_histogram")).value_or(false);
     RPC_TRY(p.finish());
     nlohmann::json out = nlohmann::json::array();
-    if (name) {
+    if (names) {
+        for (const std::string& n : *names) {
+            const auto bdev = RPC_TRY(find_bdev(bdevs, n));
+            out.push_back(stats::iostat_json(bdev->name(), bdev->stats().snapshot(), histogram));
+        }
+    } else if (name) {
         const auto bdev = RPC_TRY(find_bdev(bdevs, *name));
         out.push_back(stats::iostat_json(bdev->name(), bdev->stats().snapshot(), histogram));
     } else {

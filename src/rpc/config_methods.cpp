@@ -36,6 +36,9 @@ RpcResult framework_get_subsystems(const ConfigRegistry& registry, const nlohman
 RpcResult framework_get_config(const ConfigRegistry& registry, const nlohmann::json* json) {
     Params p(json);
     const std::string name = RPC_TRY(p.string("name"));
+    // Current SPDK: keep batch arrays in the output or flatten them. vhostd's subsystems write
+    // single calls only, so both answers are the same flat list.
+    RPC_TRY(p.optional_bool("with_batches"));
     RPC_TRY(p.finish());
     const ConfigRegistry::Subsystem* subsystem = registry.find(name);
     if (subsystem == nullptr) {

@@ -151,13 +151,92 @@ void Connection::process_buffered() {
             case JsonStream::Status::value:
                 break;
         }
-        auto request = decode_request(input_.value());
-        if (!request) {
-            fail(request.error());
+        auto message = decode_message(input_.value());
+        if (!message) {
+            fail(message.error());
             continue;
         }
-        dispatch(std::move(*request));
+        if (auto* batch = std::get_if<Batch>(&*message)) {
+            dispatch_batch(std::move(*batch));
+        } else {
+            dispatch(std::move(std::get<Request>(*message)));
+        }
     }
+}
+
+void Connection::dispatch_batch(Batch batch) {
+    // One outstanding unit for the whole batch: its answer is one array, written when the
+    // last call with an id has answered (calls may answer in any order, or at once).
+    struct Pending {
+        std::vector<std::optional<nlohmann::json>> responses;
+        size_t remaining = 1;  // released after the loop, so no call can finish it early
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->responses.resize(batch.items.size());
+    ++outstanding_;
+    std::weak_ptr<Connection> weak = weak_from_this();
+    auto finish_one = [weak, pending] {
+        if (--pending->remaining != 0) {
+            return;
+        }
+        auto self = weak.lock();
+        if (!self) {
+            return;
+        }
+        --self->outstanding_;
+        nlohmann::json answers = nlohmann::json::array();
+        for (auto& r : pending->responses) {
+            if (r) {
+                answers.push_back(std::move(*r));
+            }
+        }
+        // JSON-RPC 2.0 section 6: a batch of notifications only is answered with nothing.
+        if (!answers.empty() && !self->closed()) {
+            if (self->output_sent_ == self->output_.size()) {
+                self->output_.clear();
+                self->output_sent_ = 0;
+            }
+            self->output_ += encode_json_line(answers);
+            self->flush();
+        }
+        self->after_reply();
+    };
+    for (size_t i = 0; i < batch.items.size(); ++i) {
+        auto& item = batch.items[i];
+        if (!item) {
+            pending->responses[i] =
+                response_object(item.error().id, std::unexpected(item.error().error));
+            continue;
+        }
+        Request& request = *item;
+        const nlohmann::json* params = request.params ? &*request.params : nullptr;
+        const bool answered = request.id.has_value();
+        if (answered) {
+            ++pending->remaining;
+        }
+        LOG_DEBUG(rpc, "RPC call {} (in a batch)", request.method);
+        methods_.call(request.method, params,
+                      [pending, i, answered, finish_one,
+                       id = std::move(request.id)](RpcResult result) mutable {
+                          if (answered) {
+                              pending->responses[i] = response_object(*id, result);
+                              finish_one();
+                          }
+                      });
+    }
+    finish_one();
+}
+
+void Connection::after_reply() {
+    if (closed()) {
+        return;
+    }
+    process_buffered();
+    if (peer_done_ && outstanding_ == 0 && output_sent_ == output_.size()) {
+        close();
+        return;
+    }
+    update_interest();
 }
 
 void Connection::fail(const RequestFailure& failure) {
@@ -187,15 +266,7 @@ void Connection::dispatch(Request request) {
                       if (id) {  // JSON-RPC 2.0 section 4.1: notifications are not answered
                           self->answer(*id, result);
                       }
-                      if (!self->closed()) {
-                          self->process_buffered();
-                          if (self->peer_done_ && self->outstanding_ == 0 &&
-                              self->output_sent_ == self->output_.size()) {
-                              self->close();
-                              return;
-                          }
-                          self->update_interest();
-                      }
+                      self->after_reply();
                   });
 }
 

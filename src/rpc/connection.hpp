@@ -42,6 +42,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void read_available();
     void process_buffered();
     void dispatch(Request request);
+    void dispatch_batch(Batch batch);
+    // After an answer: take more requests, close if the client is done, re-arm the watch.
+    void after_reply();
     void answer(const nlohmann::json& id, const RpcResult& result);
     void fail(const RequestFailure& failure);
     void flush();

@@ -44,6 +44,24 @@ std::expected<std::optional<std::string>, RpcError> Params::optional_string(std:
     return v->get<std::string>();
 }
 
+std::expected<std::optional<std::vector<std::string>>, RpcError> Params::optional_string_array(
+    std::string_view key) {
+    if (shape_error_)
+        return std::unexpected(*shape_error_);
+    const nlohmann::json* v = find(key);
+    if (v == nullptr)
+        return std::nullopt;
+    if (!v->is_array())
+        return wrong(key, "an array of strings");
+    std::vector<std::string> out;
+    for (const auto& item : *v) {
+        if (!item.is_string())
+            return wrong(key, "an array of strings");
+        out.push_back(item.get<std::string>());
+    }
+    return out;
+}
+
 std::expected<uint64_t, RpcError> Params::u64(std::string_view key) {
     auto value = optional_u64(key);
     if (!value)

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,8 @@ class Params {
     std::expected<uint64_t, RpcError> u64(std::string_view key);
     std::expected<std::optional<uint64_t>, RpcError> optional_u64(std::string_view key);
     std::expected<std::optional<bool>, RpcError> optional_bool(std::string_view key);
+    std::expected<std::optional<std::vector<std::string>>, RpcError> optional_string_array(
+        std::string_view key);
 
     // An SPDK parameter vhostd has no use for: accepted only with its default value.
     std::expected<void, RpcError> only_default(std::string_view key, const nlohmann::json& value);

@@ -1,6 +1,8 @@
 // Request: envelope checks (JSON-RPC 2.0 section 4) with SPDK's choices where it deviates.
 #include "rpc/request.hpp"
 
+#include <fmt/format.h>
+
 namespace vhostd::rpc {
 namespace {
 
@@ -20,18 +22,8 @@ bool valid_id(const nlohmann::json& id) {
     return id.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() <= kMaxIdChars;
 }
 
-}  // namespace
-
-std::expected<Request, RequestFailure> decode_request(std::string_view text) {
-    nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) {
-        return std::unexpected(
-            RequestFailure{RpcError{code::kParseError, "Parse error"}, nullptr, true});
-    }
-    if (value.is_array()) {
-        // JSON-RPC 2.0 section 6 batches: SPDK does not support them and says so this way.
-        return invalid(nullptr, "Invalid request: batch requests are not supported");
-    }
+// One request object (JSON-RPC 2.0 section 4), alone or inside a batch.
+std::expected<Request, RequestFailure> decode_value(nlohmann::json value) {
     if (!value.is_object()) {
         return invalid(nullptr, "Invalid request: expected a JSON object");
     }
@@ -70,13 +62,59 @@ std::expected<Request, RequestFailure> decode_request(std::string_view text) {
     return request;
 }
 
-std::string encode_response(const nlohmann::json& id, const RpcResult& result) {
+}  // namespace
+
+std::expected<std::variant<Request, Batch>, RequestFailure> decode_message(std::string_view text) {
+    nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+        return std::unexpected(
+            RequestFailure{RpcError{code::kParseError, "Parse error"}, nullptr, true});
+    }
+    if (!value.is_array()) {
+        return decode_value(std::move(value));
+    }
+    // JSON-RPC 2.0 section 6: "an empty Array" is an invalid request, answered by one error.
+    if (value.empty()) {
+        return invalid(nullptr, "Invalid request: empty batch");
+    }
+    if (value.size() > kMaxBatchItems) {
+        return invalid(
+            nullptr, fmt::format("Invalid request: more than {} calls in a batch", kMaxBatchItems));
+    }
+    Batch batch;
+    batch.items.reserve(value.size());
+    for (auto& item : value) {
+        batch.items.push_back(decode_value(std::move(item)));
+    }
+    return batch;
+}
+
+std::expected<Request, RequestFailure> decode_request(std::string_view text) {
+    auto message = decode_message(text);
+    if (!message) {
+        return std::unexpected(std::move(message).error());
+    }
+    if (auto* request = std::get_if<Request>(&*message)) {
+        return std::move(*request);
+    }
+    return invalid(nullptr, "Invalid request: a batch where one request was expected");
+}
+
+nlohmann::json response_object(const nlohmann::json& id, const RpcResult& result) {
     nlohmann::json response = {{"jsonrpc", "2.0"}, {"id", id}};
     if (result) {
         response["result"] = *result;
     } else {
         response["error"] = {{"code", result.error().code}, {"message", result.error().message}};
     }
+    return response;
+}
+
+std::string encode_response(const nlohmann::json& id, const RpcResult& result) {
+    return encode_json_line(response_object(id, result));
+}
+
+std::string encode_json_line(const nlohmann::json& response) {
     // Messages may quote client bytes; never let an encoding problem throw.
     std::string out = response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     out.push_back('\n');

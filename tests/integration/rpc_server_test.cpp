@@ -93,13 +93,56 @@ TEST_F(RpcServer, StandardErrorCodes) {
     r = rpc.receive();
     EXPECT_EQ(error_code(r), -32600);
     EXPECT_EQ((*r)["id"], 3);
-    ASSERT_TRUE(rpc.send(R"([{"jsonrpc":"2.0","method":"spdk_get_version","id":4}])"));
+    ASSERT_TRUE(rpc.send("[]"));
     r = rpc.receive();
-    EXPECT_EQ(error_code(r), -32600);  // SPDK does not support batches
+    EXPECT_EQ(error_code(r), -32600);  // JSON-RPC 2.0 section 6: an empty batch
     EXPECT_TRUE((*r)["id"].is_null());
     ASSERT_TRUE(rpc.send(R"({"jsonrpc":"2.0","method":"spdk_get_version","id":{"x":1}})"));
     EXPECT_EQ(error_code(rpc.receive()), -32600);
     EXPECT_TRUE(rpc.call("spdk_get_version"));
+}
+
+TEST_F(RpcServer, BatchesAreAnsweredWithOneArrayAsCurrentSpdkDoes) {
+    RawRpc rpc(vhostd_.rpc_socket());
+    // Two calls, a notification, an invalid element and an unknown method, in one array.
+    ASSERT_TRUE(rpc.send(R"([
+        {"jsonrpc":"2.0","method":"bdev_malloc_create",
+         "params":{"name":"B0","num_blocks":128,"block_size":512},"id":"a"},
+        {"jsonrpc":"2.0","method":"bdev_malloc_create",
+         "params":{"name":"B1","num_blocks":128,"block_size":512}},
+        {"jsonrpc":"2.0","method":"bdev_get_bdevs","params":{"name":"B1"},"id":2},
+        {"method":"spdk_get_version","id":3},
+        {"jsonrpc":"2.0","method":"no_such_method","id":4}
+    ])"));
+    auto r = rpc.receive();
+    ASSERT_TRUE(r && r->is_array()) << (r ? r->dump() : "no answer");
+    ASSERT_EQ(r->size(), 4U) << r->dump() << " (the notification gets no response)";
+    EXPECT_EQ((*r)[0]["id"], "a");
+    EXPECT_EQ((*r)[0]["result"], "B0");
+    EXPECT_EQ((*r)[1]["id"], 2);
+    EXPECT_EQ((*r)[1]["result"][0]["name"], "B1") << "the notification was still carried out";
+    EXPECT_EQ((*r)[2]["id"], 3);
+    EXPECT_EQ((*r)[2]["error"]["code"], -32600);
+    EXPECT_EQ((*r)[3]["error"]["code"], -32601);
+
+    // Notifications only: no answer at all, and the connection carries on.
+    ASSERT_TRUE(
+        rpc.send(R"([{"jsonrpc":"2.0","method":"log_set_level","params":{"level":"INFO"}}])"));
+    auto version = rpc.call("spdk_get_version", nullptr, 9);
+    ASSERT_TRUE(version);
+    EXPECT_EQ((*version)["id"], 9) << "nothing came before the next answer";
+
+    // Current SPDK's bdev_get_iostat names bdevs in an array.
+    auto iostat = rpc.call("bdev_get_iostat", {{"names", {"B1", "B0"}}, {"per_channel", false}});
+    ASSERT_TRUE(iostat && iostat->contains("result")) << (iostat ? iostat->dump() : "");
+    ASSERT_EQ((*iostat)["result"]["bdevs"].size(), 2U);
+    EXPECT_EQ((*iostat)["result"]["bdevs"][0]["name"], "B1");
+
+    // framework_get_config takes current SPDK's with_batches (our configs have no batches).
+    auto config = rpc.call("framework_get_config", {{"name", "bdev"}, {"with_batches", true}});
+    ASSERT_TRUE(config && config->contains("result")) << (config ? config->dump() : "");
+    EXPECT_EQ(error_code(rpc.call("framework_get_config", {{"name", "bdev"}, {"with_batches", 1}})),
+              -32602);
 }
 
 TEST_F(RpcServer, MalformedJsonIsAnsweredThenTheConnectionClosed) {

@@ -299,12 +299,21 @@ void add_app_commands(CLI::App& app, Action& action) {
     method(app, action, "spdk_get_version", "version of the server");
     method(app, action, "framework_get_reactors", "reactors and what runs on them");
     method(app, action, "framework_get_subsystems", "subsystems in save_config order");
-    auto subsystem = std::make_shared<std::string>();
+    struct GetConfig {
+        std::string name;
+        bool with_batches = false;
+    };
+    auto get_config = std::make_shared<GetConfig>();
     sub = method(app, action, "framework_get_config", "the config calls of one subsystem",
-                 [subsystem] {
-                     return json{{"name", *subsystem}};
+                 [get_config] {
+                     json p{{"name", get_config->name}};
+                     if (get_config->with_batches) {
+                         p["with_batches"] = true;
+                     }
+                     return p;
                  });
-    sub->add_option("name", *subsystem, "subsystem, e.g. bdev or vhost_blk")->required();
+    sub->add_option("name", get_config->name, "subsystem, e.g. bdev or vhost_blk")->required();
+    sub->add_flag("--with-batches", get_config->with_batches, "keep batch arrays (rpc.py's flag)");
     method(app, action, "save_config", "the config that recreates the current setup (-c)");
 
     for (const char* name : {"log_set_level", "log_set_print_level"}) {
