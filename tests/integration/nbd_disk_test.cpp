@@ -81,6 +81,23 @@ TEST_F(NbdDiskTest, ServesTheExportAndSurvivesAStall) {
     EXPECT_EQ(status, kOk) << "recovers once the server answers again";
     ASSERT_EQ(client_->read(2048 + 8, std::span(back).first(4096)).value(), kOk);
     EXPECT_TRUE(std::equal(back.begin(), back.begin() + 4096, data.begin() + 4096));
+
+    // Deleting the controller and the bdev while the server does not answer: both finish
+    // (in-flight requests end at the timeout), nothing waits for the server.
+    server.freeze();
+    client_.reset();
+    json ctrl;
+    for (int i = 0; i < 100; ++i) {  // until the daemon has seen the frontend go
+        ctrl = rpc("vhost_delete_controller", {{"ctrlr", "vhost.0"}});
+        if (ctrl.contains("result")) {
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(ctrl["result"], true) << ctrl.dump();
+    json deleted = rpc("bdev_nbd_client_delete", {{"name", "Nbd0"}});
+    EXPECT_EQ(deleted["result"], true) << deleted.dump();
+    server.signal(SIGCONT);
 }
 
 TEST_F(NbdDiskTest, KilledServerLosesNothingAcknowledged) {

@@ -1,5 +1,6 @@
 // BlkQueue: the request path from ring to bdev and back: statuses, used lengths, GET_ID,
-// write-through flushing (5.2.6.2 stable writes), and rings broken by unanswerable requests.
+// write-through flushing (5.2.6.2 stable writes), rings broken by unanswerable requests, and
+// requests that wait for a channel that opens asynchronously.
 #include "devices/virtio_blk/blk_queue.hpp"
 
 #include <cstring>
@@ -198,6 +199,106 @@ TEST_F(BlkQueueTest, RequestWithoutStatusByteBreaksTheRing) {
     EXPECT_FALSE(driver.pop_used().has_value());
     EXPECT_TRUE(rec->log.empty());  // the write was not performed either
 }
+
+}  // namespace
+}  // namespace vhostd::virtio_blk
+
+namespace vhostd::virtio_blk {
+namespace {
+
+// A bdev whose channels open only when the test says so (a network backend's round trip).
+class SlowOpenBackend final : public block::BdevBackend {
+  public:
+    [[nodiscard]] std::string_view driver() const override { return "slow_open"; }
+    void open_channel(reactor::Reactor& r, block::BackendChannelOpened done) override {
+        reactor_ = &r;
+        pending_ = std::move(done);
+    }
+    [[nodiscard]] nlohmann::json describe() const override { return {}; }
+
+    void finish(bool ok) {
+        auto done = std::move(pending_);
+        if (ok) {
+            done(std::unique_ptr<block::BackendChannel>(
+                std::make_unique<Channel>(*reactor_, bdev())));
+        } else {
+            done(make_error(ECONNREFUSED, "the server refused"));
+        }
+    }
+
+  private:
+    class Channel final : public block::DeferredChannel {
+      public:
+        using DeferredChannel::DeferredChannel;
+        block::IoStatus execute(block::IoRequest&) noexcept override {
+            return block::IoStatus::success;
+        }
+    };
+    reactor::Reactor* reactor_ = nullptr;
+    block::BackendChannelOpened pending_;
+};
+
+class BlkAsyncOpenTest : public ::testing::TestWithParam<bool> {
+  protected:
+    FakeDriver driver{16};
+    SlowOpenBackend* backend = nullptr;
+    std::shared_ptr<block::Bdev> bdev = [this] {
+        auto b = std::make_unique<SlowOpenBackend>();
+        backend = b.get();
+        return *block::make_bdev(
+            block::BdevInit{
+                .name = "Slow0", .product = "Slow", .block_size = 512, .num_blocks = 64},
+            std::move(b));
+    }();
+    std::unique_ptr<reactor::Reactor> reactor =
+        reactor::Reactor::create(0, {reactor::PollMode::always, {}, -1}).value();
+    BlkDevice device{bdev, BlkDeviceOptions{}};
+
+    uint64_t submit_read(uint64_t& status) {
+        const RequestHeader h{request_type::kIn, 0, 0};
+        const uint64_t hdr = driver.alloc(sizeof(h));
+        driver.write(hdr, &h, sizeof(h));
+        const uint64_t data = driver.alloc(512);
+        status = driver.alloc(1);
+        driver.host(status)[0] = 0xff;
+        driver.submit({{hdr, 16, false}, {data, 512, true}, {status, 1, true}});
+        return data;
+    }
+};
+
+TEST_P(BlkAsyncOpenTest, RequestsWaitForTheChannelAndThenCompleteOrFail) {
+    const bool opens = GetParam();
+    virtio::VirtqueueConfig config;
+    config.ring = driver.ring();
+    config.memory = driver.memory();
+    auto queue = device.create_queue_handler(*reactor, virtio::RunningQueue(std::move(config)));
+    ASSERT_TRUE(queue.has_value()) << queue.error().describe();
+    ASSERT_TRUE((*queue)->start().has_value());
+    uint64_t status = 0;
+    submit_read(status);
+    for (int i = 0; i < 20; ++i) {
+        reactor->run_once();
+    }
+    EXPECT_FALSE(driver.pop_used().has_value()) << "completed before the channel was open";
+
+    backend->finish(opens);
+    std::optional<virtio::VringUsedElem> used;
+    for (int i = 0; i < 20 && !used; ++i) {
+        reactor->run_once();
+        used = driver.pop_used();
+    }
+    ASSERT_TRUE(used.has_value()) << "the waiting request was never answered";
+    EXPECT_EQ(driver.host(status)[0], opens ? status::kOk : status::kIoErr);
+
+    bool stopped = false;
+    (*queue)->stop([&](virtio::QueueStopResult) { stopped = true; });
+    for (int i = 0; i < 10 && !stopped; ++i) {
+        reactor->run_once();
+    }
+    EXPECT_TRUE(stopped);
+}
+
+INSTANTIATE_TEST_SUITE_P(OpenSucceedsOrFails, BlkAsyncOpenTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace vhostd::virtio_blk
