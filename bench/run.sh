@@ -197,6 +197,12 @@ run_target() {  # run_target vhostd|qsd
             stop_target
             "start_$target" "$backend" 1
             prev=$backend
+            # Reads of a RAM disk nobody wrote hit the kernel's shared zero page (vhostd's
+            # anonymous memory, qsd's sparse /dev/shm file) and flatter both: write it first.
+            if [[ $backend == ram ]]; then
+                run_bench "$target-prefill-$backend" --rw write --bs 128k --iodepth 8 \
+                    --time "$([[ $smoke == 1 ]] && echo 0.2 || echo 2)"
+            fi
         fi
         # shellcheck disable=SC2086
         run_bench "$target-$name-$backend" --qsize 256 --time "$secs" $args

@@ -11,7 +11,8 @@ namespace vhostd::block {
 
 class MallocMemory {
   public:
-    // Maps `size` bytes of private anonymous memory, zero-filled by the kernel.
+    // Maps `size` bytes of private anonymous memory, zero-filled by the kernel: on reserved
+    // huge pages if the host has them, else asking for transparent huge pages.
     static Result<std::shared_ptr<MallocMemory>> allocate(uint64_t size);
     ~MallocMemory();
     MallocMemory(const MallocMemory&) = delete;
@@ -25,10 +26,12 @@ class MallocMemory {
     void zero(uint64_t offset, uint64_t length) noexcept;
 
   private:
-    MallocMemory(uint8_t* data, uint64_t size) : data_(data), size_(size) {}
+    MallocMemory(uint8_t* data, uint64_t size, uint64_t page)
+        : data_(data), size_(size), page_(page) {}
 
     uint8_t* const data_;
     const uint64_t size_;
+    const uint64_t page_;  // of the mapping: 4 KiB, or 2 MiB on hugetlb
 };
 
 }  // namespace vhostd::block
