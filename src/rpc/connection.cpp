@@ -191,13 +191,8 @@ void Connection::dispatch_batch(Batch batch) {
             }
         }
         // JSON-RPC 2.0 section 6: a batch of notifications only is answered with nothing.
-        if (!answers.empty() && !self->closed()) {
-            if (self->output_sent_ == self->output_.size()) {
-                self->output_.clear();
-                self->output_sent_ = 0;
-            }
-            self->output_ += encode_json_line(answers);
-            self->flush();
+        if (!answers.empty()) {
+            self->send_response(answers);
         }
         self->after_reply();
     };
@@ -271,6 +266,10 @@ void Connection::dispatch(Request request) {
 }
 
 void Connection::answer(const nlohmann::json& id, const RpcResult& result) {
+    send_response(response_object(id, result));
+}
+
+void Connection::send_response(const nlohmann::json& response) {
     if (closed()) {
         return;
     }
@@ -278,7 +277,7 @@ void Connection::answer(const nlohmann::json& id, const RpcResult& result) {
         output_.clear();
         output_sent_ = 0;
     }
-    output_ += encode_response(id, result);
+    output_ += encode_json_line(response);
     flush();
 }
 

@@ -46,6 +46,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // After an answer: take more requests, close if the client is done, re-arm the watch.
     void after_reply();
     void answer(const nlohmann::json& id, const RpcResult& result);
+    // Queues one response (an object, or a batch's array) and starts sending it.
+    void send_response(const nlohmann::json& response);
     void fail(const RequestFailure& failure);
     void flush();
     void update_interest();

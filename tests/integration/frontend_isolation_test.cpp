@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/unique_fd.hpp"
 #include "raw_frontend.hpp"
 #include "scsi_fixtures.hpp"
 #include "spec/virtio_blk.hpp"
@@ -36,6 +37,17 @@ constexpr uint64_t kBlocks = 8192;
 int make_eventfd(bool nonblocking = true) {
     return ::eventfd(0, EFD_CLOEXEC | (nonblocking ? EFD_NONBLOCK : 0));
 }
+
+// A frontend's kick, call and error eventfds (ours: the daemon gets its own duplicates),
+// closed at the end of the scope whatever the test did.
+struct Notifiers {
+    explicit Notifiers(bool blocking_kick = false)
+        : kick_fd(make_eventfd(!blocking_kick)), call_fd(make_eventfd()), err_fd(make_eventfd()) {}
+    [[nodiscard]] int kick() const { return kick_fd.get(); }
+    [[nodiscard]] int call() const { return call_fd.get(); }
+    [[nodiscard]] int err() const { return err_fd.get(); }
+    UniqueFd kick_fd, call_fd, err_fd;
+};
 
 // Waits for an eventfd (ours: the daemon has the other end) to be signalled, and consumes the
 // signal so the next wait sees only new ones.
@@ -142,9 +154,8 @@ TEST_P(MemoryCutTest, OnlyTheAttackedDeviceNotices) {
         RawGuest guest(kGuestBytes, c.layout);
         auto attacker = RawFrontend::connect(vhostd_.socket(c.controller));
         ASSERT_TRUE(attacker);
-        const int kick = make_eventfd();
-        const int call = make_eventfd();
-        const int err = make_eventfd();
+        const Notifiers fds;
+        const int kick = fds.kick(), call = fds.call(), err = fds.err();
         ASSERT_TRUE(scsi ? guest.set_up_scsi(*attacker, kick, call, err)
                          : guest.set_up_blk(*attacker, kick, call, err))
             << vhostd_.output();
@@ -179,9 +190,6 @@ TEST_P(MemoryCutTest, OnlyTheAttackedDeviceNotices) {
             EXPECT_EQ(*guest.at(guest.layout().status), blk::status::kIoErr);
         }
         verify_good(1);
-        for (int fd : {kick, call, err}) {
-            ::close(fd);
-        }
     }
     verify_good(2);
     expect_fds_back();
@@ -263,8 +271,8 @@ TEST_F(FrontendIsolationTest, BlockingKickFdNeverBlocksTheReactor) {
     RawGuest guest(kGuestBytes);
     auto attacker = RawFrontend::connect(vhostd_.socket("a"));
     ASSERT_TRUE(attacker);
-    const int kick = make_eventfd(/*nonblocking=*/false);
-    const int call = make_eventfd();
+    const Notifiers fds(/*blocking_kick=*/true);
+    const int kick = fds.kick(), call = fds.call();
     ASSERT_TRUE(guest.set_up_blk(*attacker, kick, call)) << vhostd_.output();
     // The daemon may have set O_NONBLOCK on the shared file description: take it off again.
     ASSERT_EQ(::fcntl(kick, F_SETFL, ::fcntl(kick, F_GETFL) & ~O_NONBLOCK), 0);
@@ -277,8 +285,6 @@ TEST_F(FrontendIsolationTest, BlockingKickFdNeverBlocksTheReactor) {
     ASSERT_TRUE(signalled(call, 5s));
     EXPECT_EQ(*guest.at(guest.layout().status), blk::status::kOk);
     attacker.reset();
-    ::close(kick);
-    ::close(call);
     verify_good(9);
     expect_fds_back();
 }
@@ -288,9 +294,8 @@ TEST_F(FrontendIsolationTest, CallFdThatCannotTakeAWriteBreaksOnlyItsRing) {
     RawGuest guest(kGuestBytes);
     auto attacker = RawFrontend::connect(vhostd_.socket("a"));
     ASSERT_TRUE(attacker);
-    const int kick = make_eventfd();
-    const int call = make_eventfd();
-    const int err = make_eventfd();
+    const Notifiers fds;
+    const int kick = fds.kick(), call = fds.call(), err = fds.err();
     ASSERT_TRUE(guest.set_up_blk(*attacker, kick, call, err)) << vhostd_.output();
     // An eventfd at its maximum count, in blocking mode: a write of 1 would wait forever.
     ASSERT_EQ(::eventfd_write(call, 0xfffffffffffffffeULL), 0);
@@ -303,9 +308,6 @@ TEST_F(FrontendIsolationTest, CallFdThatCannotTakeAWriteBreaksOnlyItsRing) {
     ::eventfd_write(kick, 1);
     verify_good(2);
     attacker.reset();
-    for (int fd : {kick, call, err}) {
-        ::close(fd);
-    }
     verify_good(3);
     expect_fds_back();
 }
@@ -333,8 +335,8 @@ TEST_F(FrontendIsolationTest, AHandshakeThatNeverFinishesIsCutOff) {
     RawGuest guest(kGuestBytes);
     auto live = RawFrontend::connect(vhostd_.socket("a"));
     ASSERT_TRUE(live);
-    const int kick = make_eventfd();
-    const int call = make_eventfd();
+    const Notifiers fds;
+    const int kick = fds.kick(), call = fds.call();
     ASSERT_TRUE(guest.set_up_blk(*live, kick, call)) << vhostd_.output();
     EXPECT_FALSE(live->wait_closed(900ms)) << "an idle live frontend was disconnected";
     guest.post_request(blk::request_type::kOut, 0, 4096);
@@ -342,8 +344,6 @@ TEST_F(FrontendIsolationTest, AHandshakeThatNeverFinishesIsCutOff) {
     ASSERT_TRUE(signalled(call, 5s));
     EXPECT_EQ(*guest.at(guest.layout().status), blk::status::kOk);
     live.reset();
-    ::close(kick);
-    ::close(call);
     expect_fds_back();
 }
 
@@ -352,8 +352,8 @@ TEST_F(FrontendIsolationTest, RingAddressesAreCheckedWhenTheyArrive) {
     RawGuest guest(kGuestBytes);
     auto attacker = RawFrontend::connect(vhostd_.socket("a"));
     ASSERT_TRUE(attacker);
-    const int kick = make_eventfd();
-    const int call = make_eventfd();
+    const Notifiers fds;
+    const int kick = fds.kick(), call = fds.call();
     ASSERT_TRUE(guest.set_up_blk(*attacker, kick, call)) << vhostd_.output();
     ASSERT_EQ(attacker->ack_struct(vu::Request::get_vring_base, vu::VringState{0, 0}),
               std::optional<uint64_t>(0U))
@@ -380,8 +380,6 @@ TEST_F(FrontendIsolationTest, RingAddressesAreCheckedWhenTheyArrive) {
     }
     verify_good(1);
     attacker.reset();
-    ::close(kick);
-    ::close(call);
     expect_fds_back();
 }
 
