@@ -218,6 +218,25 @@ TEST_F(NbdBdevTest, KilledServerIsReconnectedAndNothingFailedIsReportedDone) {
     EXPECT_GE(bdev_->backend_status()["nbd"]["reconnects"].get<uint64_t>(), 1U);
 }
 
+TEST_F(NbdBdevTest, ReconnectsAreCountedOverEveryChannel) {
+    NbdServer server({"memory", "1M"});  // multi-conn: one connection per channel
+    ASSERT_TRUE(server.start());
+    open(server, 5000);
+    auto second = open_channel_now(*bdev_, *reactor_);
+    ASSERT_TRUE(second.has_value()) << second.error().describe();
+    std::vector<uint8_t> buf(4096);
+    ASSERT_EQ(run(IoType::read, 0, {{buf.data(), buf.size()}}), IoStatus::success);
+    auto connected = [&] { return bdev_->backend_status()["nbd"]["connected"].get<uint64_t>(); };
+    ASSERT_TRUE(run_until([&] { return connected() == 2; }));
+
+    server.stop();
+    ASSERT_TRUE(run_until([&] { return connected() == 0; }));  // both notice and go down
+    ASSERT_TRUE(server.start());
+    ASSERT_TRUE(run_until([&] { return connected() == 2; }, 10s)) << bdev_->backend_status().dump();
+    EXPECT_EQ(bdev_->backend_status()["nbd"]["reconnects"], 2) << "one per channel";
+    second->reset();
+}
+
 TEST_F(NbdBdevTest, StalledServerFailsRequestsWithinTheTimeoutThenRecovers) {
     NbdServer server({"memory", "4M"});
     ASSERT_TRUE(server.start());

@@ -202,7 +202,11 @@ void NbdChannel::on_link(NbdLink::State state, const Error* error) {
     connected_ = state == NbdLink::State::ready;
     if (connected_ && !was) {
         counters_->connected.fetch_add(1, std::memory_order_relaxed);
-        counters_->reconnects.store(link_ ? link_->reconnects() : 0, std::memory_order_relaxed);
+        // The bdev's count is the sum over its channels: each link's own count only ever grows
+        // by one per re-established connection.
+        if (link_ && link_->reconnects() != 0) {
+            counters_->reconnects.fetch_add(1, std::memory_order_relaxed);
+        }
         if (link_ && link_->exported().size != limits_.size_bytes()) {
             LOG_RATELIMITED(block, warn,
                             "bdev {}: the NBD export is now {} bytes, the bdev {}; I/O past the "
