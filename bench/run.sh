@@ -7,7 +7,9 @@
 #
 # --smoke runs every workload for a fraction of a second (CI: it must run, not reach numbers).
 # Needs build/vhostd, build/vhost-bench, qemu-storage-daemon (Debian: qemu-system-common),
-# taskset and jq. Without qemu-storage-daemon the qsd columns say "n/a".
+# taskset and jq. Without qemu-storage-daemon the qsd columns say "n/a". With SPDK_DIR set (an
+# SPDK tree built by ../shared/anchors/spdk/build.sh), bench/spdk_pairs.sh then compares vhostd
+# with SPDK's vhost target, both clients, in alternating pairs.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -260,6 +262,13 @@ table() {
 }
 
 table | tee ${out:+"$out"}
+# SPDK's vhost target beside vhostd, both clients, alternating pairs (bench/spdk_pairs.sh).
+if [[ -n ${SPDK_DIR:-} ]]; then
+    echo
+    spdk_args=(--build "$build")
+    [[ $smoke == 1 ]] && spdk_args+=(--smoke)
+    "$root/bench/spdk_pairs.sh" "${spdk_args[@]}" ${out:+--out "$out.spdk.md"} || failed=1
+fi
 if [[ $failed != 0 ]]; then
     echo "some vhost-bench runs failed (see above)" >&2
     exit 1

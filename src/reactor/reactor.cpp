@@ -11,6 +11,8 @@
 
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
+#include "reactor/idle_policy.hpp"
+#include "reactor/wake_cost.hpp"
 
 namespace vhostd::reactor {
 namespace {
@@ -270,10 +272,24 @@ void Reactor::run() {
     LOG_DEBUG(reactor, "reactor {} running on core {} (poll mode {})", id_, options_.core,
               to_string(options_.mode));
 
+    // Adaptive mode learns how long to poll an idle stretch from what a wake-up costs here
+    // and how long idle stretches last (idle_policy.hpp).
+    std::optional<IdlePolicy> policy;
+    if (options_.mode == PollMode::adaptive) {
+        const WakeCost cost = measure_wake_cost(options_.core);
+        policy.emplace(IdlePolicy::Options{options_.idle_threshold, cost.latency, cost.cpu});
+        LOG_INFO(reactor, "reactor {}: a wake-up costs {} ns of latency and {} ns of CPU", id_,
+                 cost.latency.count(), cost.cpu.count());
+    }
+
     // The clock is read only where it is needed: for due timers (every kClockCheckInterval
-    // busy iterations) and to time an idle stretch. A busy iteration reads none, which keeps
-    // the per-request cost of the loop to the pollers themselves.
-    std::optional<std::chrono::steady_clock::time_point> idle_since;
+    // busy iterations), on idle iterations and after a sleep. A busy iteration reads none,
+    // which keeps the per-request cost of the loop to the pollers themselves; the end of an
+    // idle stretch is taken from its last idle iteration.
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> idle_since;
+    Clock::time_point idle_seen{};  // the clock at the stretch's last idle iteration (or wake)
+    bool slept = false;             // the current idle stretch included a sleep
     uint64_t iteration = 0;
     while (!stop_requested_.load(std::memory_order_acquire)) {
         bool busy = false;
@@ -285,13 +301,18 @@ void Reactor::run() {
         busy |= poll_all() == PollResult::busy;
         ++iteration;
         if (!timers_.empty() && (!busy || iteration % kClockCheckInterval == 0)) {
-            busy |= run_due_timers(std::chrono::steady_clock::now());
+            busy |= run_due_timers(Clock::now());
         }
         if (iteration % kFdCheckInterval == 0) {
             busy |= dispatch_fd_events(0);
         }
         if (busy) {
+            if (idle_since && policy) {
+                const auto gap = idle_seen - *idle_since;
+                slept ? policy->record_gap_after_sleep(gap) : policy->record_gap(gap);
+            }
             idle_since.reset();
+            slept = false;
             stats_.busy_iterations.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
@@ -299,14 +320,16 @@ void Reactor::run() {
         if (options_.mode == PollMode::always) {
             continue;
         }
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = Clock::now();
         if (!idle_since) {
             idle_since = now;
         }
-        if (options_.mode == PollMode::never || now - *idle_since >= options_.idle_threshold) {
+        idle_seen = now;
+        const auto budget = policy ? policy->spin_budget() : options_.idle_threshold;
+        if (options_.mode == PollMode::never || now - *idle_since >= budget) {
             sleep_until_woken(now);
-            // Poll for a full threshold after waking: load that woke us tends to continue.
-            idle_since = std::chrono::steady_clock::now();
+            slept = true;
+            idle_seen = Clock::now();
         }
     }
     t_current = nullptr;
