@@ -40,8 +40,8 @@ RpcResult spdk_get_version(const nlohmann::json* json) {
     };
 }
 
-// SPDK reports busy/idle in TSC ticks; vhostd counts loop iterations that found work or
-// none, and says so with a tick_rate of 0.
+// SPDK reports busy/idle as time in TSC ticks with their rate; vhostd reports nanoseconds
+// (tick_rate 1e9), and the loop iterations that found work or none.
 RpcResult framework_get_reactors(reactor::ReactorGroup& group,
                                  const controller::ControllerRegistry& controllers,
                                  const nlohmann::json* json) {
@@ -59,8 +59,10 @@ RpcResult framework_get_reactors(reactor::ReactorGroup& group,
         }
         reactors.push_back({
             {"lcore", r.core()},
-            {"busy", stats.busy_iterations.load(std::memory_order_relaxed)},
-            {"idle", stats.idle_iterations.load(std::memory_order_relaxed)},
+            {"busy", stats.busy_ns.load(std::memory_order_relaxed)},
+            {"idle", stats.idle_ns.load(std::memory_order_relaxed)},
+            {"busy_iterations", stats.busy_iterations.load(std::memory_order_relaxed)},
+            {"idle_iterations", stats.idle_iterations.load(std::memory_order_relaxed)},
             {"sleeps", stats.sleeps.load(std::memory_order_relaxed)},
             {"messages", stats.messages.load(std::memory_order_relaxed)},
             {"in_interrupt", r.mode() == reactor::PollMode::never},
@@ -68,7 +70,8 @@ RpcResult framework_get_reactors(reactor::ReactorGroup& group,
             {"lw_threads", std::move(threads)},
         });
     }
-    return nlohmann::json{{"tick_rate", 0}, {"pid", ::getpid()}, {"reactors", std::move(reactors)}};
+    return nlohmann::json{
+        {"tick_rate", 1'000'000'000}, {"pid", ::getpid()}, {"reactors", std::move(reactors)}};
 }
 
 // SPDK's level names; NOTICE is spdlog's info.

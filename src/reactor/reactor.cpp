@@ -11,6 +11,7 @@
 
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
+#include "base/tsc_clock.hpp"
 #include "reactor/idle_policy.hpp"
 #include "reactor/wake_cost.hpp"
 
@@ -291,6 +292,14 @@ void Reactor::run() {
     Clock::time_point idle_seen{};  // the clock at the stretch's last idle iteration (or wake)
     bool slept = false;             // the current idle stretch included a sleep
     uint64_t iteration = 0;
+    uint64_t iteration_start = tsc::now_ns();
+    // Adds the iteration that just ended to busy or idle time (sleep excluded).
+    const auto account = [&](std::atomic<uint64_t>& counter) {
+        const uint64_t now = tsc::now_ns();
+        counter.store(counter.load(std::memory_order_relaxed) + (now - iteration_start),
+                      std::memory_order_relaxed);
+        iteration_start = now;
+    };
     while (!stop_requested_.load(std::memory_order_acquire)) {
         bool busy = false;
         if (messages_.pending()) {
@@ -314,9 +323,11 @@ void Reactor::run() {
             idle_since.reset();
             slept = false;
             stats_.busy_iterations.fetch_add(1, std::memory_order_relaxed);
+            account(stats_.busy_ns);
             continue;
         }
         stats_.idle_iterations.fetch_add(1, std::memory_order_relaxed);
+        account(stats_.idle_ns);
         if (options_.mode == PollMode::always) {
             continue;
         }
@@ -330,6 +341,7 @@ void Reactor::run() {
             sleep_until_woken(now);
             slept = true;
             idle_seen = Clock::now();
+            iteration_start = tsc::now_ns();  // the sleep is neither busy nor idle
         }
     }
     t_current = nullptr;

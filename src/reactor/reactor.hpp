@@ -45,6 +45,10 @@ using TimerCallback = std::move_only_function<void()>;
 struct ReactorStats {
     std::atomic<uint64_t> busy_iterations{0};
     std::atomic<uint64_t> idle_iterations{0};
+    // Time spent in iterations that found work / none (sleeping excluded), in nanoseconds of
+    // base/tsc_clock.hpp: SPDK's busy and idle, the target's CPU cost per request under load.
+    std::atomic<uint64_t> busy_ns{0};
+    std::atomic<uint64_t> idle_ns{0};
     std::atomic<uint64_t> sleeps{0};
     std::atomic<uint64_t> messages{0};
 };

@@ -145,6 +145,11 @@ TEST_F(RpcMethods, ApplicationMethods) {
     ASSERT_EQ(reactors["reactors"].size(), 1U);
     EXPECT_EQ(reactors["reactors"][0]["lcore"], 0);
     EXPECT_EQ(reactors["reactors"][0]["lw_threads"][0]["name"], "vhost.0");
+    // Busy and idle time in ns, as SPDK reports them in ticks of tick_rate.
+    EXPECT_EQ(reactors["tick_rate"], 1'000'000'000);
+    for (const char* counter : {"busy", "idle", "busy_iterations", "idle_iterations"}) {
+        EXPECT_TRUE(reactors["reactors"][0][counter].is_number_unsigned()) << counter;
+    }
 
     EXPECT_EQ(ok({"log_get_level"}), "INFO\n");
     ok({"log_set_level", "DEBUG"});
