@@ -118,12 +118,20 @@ start_spdk() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The target's busy time in ns (framework_get_reactors: busy in ticks of tick_rate, for SPDK
+# and vhostd alike): with both targets busy-polling, CPU use says nothing, busy time per I/O
+# says what a request costs the target, whichever side saturates first.
+busy_ns() {
+    "$rpc_py" -s "$work/rpc.sock" framework_get_reactors 2>/dev/null |
+        jq -r '([.reactors[].busy] | add) / .tick_rate * 1e9' || echo 0
+}
 
 # measure NAME CMD...: runs a client command, keeps its stdout in NAME.out and the target's
 # CPU use over the run (percent of one core) in NAME.cpu.
 measure() {
-    local name=$1 t0 t1 w0 w1
+    local name=$1 t0 t1 w0 w1 b0 b1
     shift
+    b0=$(busy_ns)
     t0=$(cpu_ticks "$target_pid"); w0=$(date +%s.%N)
     if ! "$@" > "$work/$name.out" 2> "$work/$name.err"; then
         echo "client failed ($name):" >&2
@@ -131,6 +139,8 @@ measure() {
         failed=1
     fi
     w1=$(date +%s.%N); t1=$(cpu_ticks "$target_pid")
+    b1=$(busy_ns)
+    awk -v b0="$b0" -v b1="$b1" 'BEGIN { printf "%.0f\n", b1 - b0 }' > "$work/$name.busy"
     awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v w0="$w0" -v w1="$w1" \
         'BEGIN { printf "%.1f\n", t / hz / (w1 - w0) * 100 }' > "$work/$name.cpu"
 }
@@ -156,9 +166,19 @@ JSON
         --json "$work/bdevperf.json" -q "$qd" -o "$bs" -w "$rw" -t "$secs"
 }
 
-# One number per run: IOPS, MiB/s or mean latency (µs), and p99 (µs) where the client has it.
+# One number per run: IOPS, MiB/s or mean latency (µs), p99 (µs) where the client has it, or
+# the target's busy ns per I/O.
 result() {  # result NAME CLIENT METRIC
     local f=$work/$1.out
+    if [[ $3 == busy ]]; then
+        local ios
+        case $2 in
+            vbench) ios=$(jq -r '.read_ios + .write_ios' "$f") ;;
+            bdevperf) ios=$(tr -d '\r' < "$f" | awk -v t="$secs" '$1 == "Total" {print $3 * t}' | tail -n 1) ;;
+        esac
+        awk -v b="$(cat "$work/$1.busy")" -v n="$ios" 'BEGIN { if (n > 0) printf "%.0f", b / n; else print "n/a" }'
+        return
+    fi
     case $2 in
         vbench)
             case $3 in
@@ -198,7 +218,7 @@ if [[ -n $rows_filter ]]; then
 fi
 
 failed=0
-declare -A value p99
+declare -A value p99 busy
 # run_row PAIR TARGET ROW CLIENT: one target start, one client run.
 run_row() {
     local pair=$1 target=$2 row=$3 client=$4 name backend metric vargs bargs key
@@ -219,7 +239,8 @@ run_row() {
     stop_target
     value[$key]=$(result "$key" "$client" "$metric")
     p99[$key]=$(result "$key" "$client" p99)
-    echo "pair $pair $name $client $target: ${value[$key]} (p99 ${p99[$key]}, target CPU $(cat "$work/$key.cpu")%)" >&2
+    busy[$key]=$(result "$key" "$client" busy)
+    echo "pair $pair $name $client $target: ${value[$key]} (p99 ${p99[$key]}, target busy ${busy[$key]} ns/IO, CPU $(cat "$work/$key.cpu")%)" >&2
 }
 
 for ((pair = 1; pair <= pairs; pair++)); do
@@ -238,13 +259,13 @@ median() { sort -g | awk '{v[NR] = $1} END { if (NR == 0) print "n/a"; else if (
 fmt() { awk -v v="$1" 'BEGIN { if (v == "n/a" || v == "") print "n/a"; else if (v >= 10000) printf "%.0fk", v / 1000; else if (v >= 100) printf "%.0f", v; else printf "%.2f", v }'; }
 
 table() {
-    echo "| row | client | pairs: vhostd / SPDK (ratio) | median ratio | p99 µs vhostd / SPDK (median) |"
-    echo "|---|---|---|---|---|"
+    echo "| row | client | pairs: vhostd / SPDK (ratio) | median ratio | p99 µs vhostd / SPDK (median) | target busy ns per I/O vhostd / SPDK (median) |"
+    echo "|---|---|---|---|---|---|"
     for row in "${rows[@]}"; do
         local name metric cells ratios v s r pv ps
         IFS='|' read -r name _ metric _ _ <<< "$row"
         for client in vbench bdevperf; do
-            cells=""; ratios=""; pv=""; ps=""
+            cells=""; ratios=""; pv=""; ps=""; bv=""; bs=""
             for ((pair = 1; pair <= pairs; pair++)); do
                 v=${value[$name-$client-vhostd-$pair]}; s=${value[$name-$client-spdk-$pair]}
                 r=$(awk -v a="$v" -v b="$s" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
@@ -252,12 +273,15 @@ table() {
                 ratios+="$r"$'\n'
                 pv+="${p99[$name-$client-vhostd-$pair]}"$'\n'
                 ps+="${p99[$name-$client-spdk-$pair]}"$'\n'
+                bv+="${busy[$name-$client-vhostd-$pair]}"$'\n'
+                bs+="${busy[$name-$client-spdk-$pair]}"$'\n'
             done
             local unit=""
             [[ $metric == lat ]] && unit=" (mean µs, lower is better)"
             [[ $metric == mibs ]] && unit=" (MiB/s)"
             echo "| $name$unit | $client | ${cells%; } | $(grep -v -e n/a -e '^$' <<< "$ratios" | median)x |" \
-                 "$(fmt "$(grep -v -e n/a -e '^$' <<< "$pv" | median)") / $(fmt "$(grep -v -e n/a -e '^$' <<< "$ps" | median)") |"
+                 "$(fmt "$(grep -v -e n/a -e '^$' <<< "$pv" | median)") / $(fmt "$(grep -v -e n/a -e '^$' <<< "$ps" | median)") |" \
+                 "$(fmt "$(grep -v -e n/a -e '^$' <<< "$bv" | median)") / $(fmt "$(grep -v -e n/a -e '^$' <<< "$bs" | median)") |"
         done
     done
 }

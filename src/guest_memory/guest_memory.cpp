@@ -21,6 +21,13 @@ bool any_overlap(std::vector<const MappedRegion*> sorted, Begin begin, End end) 
 
 }  // namespace
 
+GuestMemory::GuestMemory(std::vector<RegionPtr> regions) : regions_(std::move(regions)) {
+    spans_.reserve(regions_.size());
+    for (const RegionPtr& r : regions_) {
+        spans_.push_back(Span{r->gpa_begin(), r->size(), r->host()});
+    }
+}
+
 GuestMemory::Ptr GuestMemory::empty() {
     static const Ptr kEmpty(new GuestMemory({}));
     return kEmpty;
@@ -74,16 +81,26 @@ Result<GuestMemory::Ptr> GuestMemory::without_region(const RegionDescriptor& des
     return create(std::move(regions));
 }
 
-const MappedRegion* GuestMemory::find(uint64_t gpa) const {
-    // First region starting after gpa; the candidate is the one before it.
-    auto it =
-        std::upper_bound(regions_.begin(), regions_.end(), gpa,
-                         [](uint64_t addr, const RegionPtr& r) { return addr < r->gpa_begin(); });
-    if (it == regions_.begin()) {
+const GuestMemory::Span* GuestMemory::find(uint64_t gpa) const {
+    // A frontend has a handful of regions (QEMU: below and above 4 GiB): a scan of the packed
+    // bounds beats a binary search there; a table near the slot limit is searched.
+    constexpr size_t kScanLimit = 8;
+    if (spans_.size() <= kScanLimit) {
+        for (const Span& span : spans_) {
+            if (gpa - span.begin < span.size) {  // wraps (and fails) for gpa < begin
+                return &span;
+            }
+        }
         return nullptr;
     }
-    const MappedRegion* region = std::prev(it)->get();
-    return gpa - region->gpa_begin() < region->size() ? region : nullptr;
+    // First span starting after gpa; the candidate is the one before it.
+    auto it = std::upper_bound(spans_.begin(), spans_.end(), gpa,
+                               [](uint64_t addr, const Span& span) { return addr < span.begin; });
+    if (it == spans_.begin()) {
+        return nullptr;
+    }
+    const Span* span = &*std::prev(it);
+    return gpa - span->begin < span->size ? span : nullptr;
 }
 
 std::expected<size_t, TranslateError> GuestMemory::translate(uint64_t gpa, uint64_t len,
@@ -95,16 +112,16 @@ std::expected<size_t, TranslateError> GuestMemory::translate(uint64_t gpa, uint6
     // Each step consumes at least one byte and moves to the next region, so the loop runs at
     // most min(out.size(), regions) times.
     while (len > 0) {
-        const MappedRegion* region = find(gpa);
-        if (region == nullptr) {
+        const Span* span = find(gpa);
+        if (span == nullptr) {
             return std::unexpected(TranslateError::out_of_range);
         }
         if (used == out.size()) {
             return std::unexpected(TranslateError::too_many_segments);
         }
-        const uint64_t offset = gpa - region->gpa_begin();
-        const uint64_t n = std::min(len, region->size() - offset);
-        out[used++] = iovec{region->host() + offset, static_cast<size_t>(n)};
+        const uint64_t offset = gpa - span->begin;
+        const uint64_t n = std::min(len, span->size - offset);
+        out[used++] = iovec{span->host + offset, static_cast<size_t>(n)};
         gpa += n;
         len -= n;
     }
@@ -112,12 +129,12 @@ std::expected<size_t, TranslateError> GuestMemory::translate(uint64_t gpa, uint6
 }
 
 void* GuestMemory::host_address(uint64_t gpa, uint64_t len) const {
-    const MappedRegion* region = find(gpa);
-    if (region == nullptr) {
+    const Span* span = find(gpa);
+    if (span == nullptr) {
         return nullptr;
     }
-    const uint64_t offset = gpa - region->gpa_begin();
-    return len <= region->size() - offset ? region->host() + offset : nullptr;
+    const uint64_t offset = gpa - span->begin;
+    return len <= span->size - offset ? span->host + offset : nullptr;
 }
 
 void* GuestMemory::host_address_from_user(uint64_t uva, uint64_t len) const {

@@ -64,11 +64,20 @@ class GuestMemory {
     [[nodiscard]] void* host_address_from_user(uint64_t uva, uint64_t len) const;
 
   private:
-    explicit GuestMemory(std::vector<RegionPtr> regions) : regions_(std::move(regions)) {}
-    // The region containing `gpa`, or nullptr.
-    [[nodiscard]] const MappedRegion* find(uint64_t gpa) const;
+    // What translation needs of a region, packed: every request's descriptors are looked up
+    // here, and chasing each region's shared_ptr for its bounds cost more than the search.
+    struct Span {
+        uint64_t begin;  // guest-physical
+        uint64_t size;
+        uint8_t* host;
+    };
+
+    explicit GuestMemory(std::vector<RegionPtr> regions);
+    // The span containing `gpa`, or nullptr.
+    [[nodiscard]] const Span* find(uint64_t gpa) const;
 
     std::vector<RegionPtr> regions_;  // sorted by guest-physical address, non-overlapping
+    std::vector<Span> spans_;         // regions_' bounds, in the same order
 };
 
 }  // namespace vhostd::guest_memory

@@ -120,5 +120,31 @@ TEST(GuestMemory, EnforcesSlotLimit) {
     EXPECT_TRUE(GuestMemory::create(regions).has_value());
 }
 
+// Tables of a few regions are scanned, larger ones searched: both find the same regions and
+// refuse the same holes.
+TEST(GuestMemory, ManyRegionsTranslateLikeFew) {
+    std::vector<uint8_t> pages(64 * 0x100);
+    for (size_t count : {3, 8, 9, 64}) {
+        std::vector<GuestMemory::RegionPtr> regions;
+        for (uint64_t i = 0; i < count; ++i) {
+            // 0x100-byte regions every 0x200 bytes: a hole after each.
+            regions.push_back(MappedRegion::borrow(
+                &pages[i * 0x100], {0x1000 + i * 0x200, 0x100, 0x100000 + i * 0x200, 0}));
+        }
+        auto mem = GuestMemory::create(std::move(regions));
+        ASSERT_TRUE(mem.has_value());
+        for (uint64_t i = 0; i < count; ++i) {
+            const uint64_t gpa = 0x1000 + i * 0x200;
+            EXPECT_EQ((*mem)->host_address(gpa + 0x10, 0xf0), &pages[i * 0x100 + 0x10]) << count;
+            EXPECT_EQ((*mem)->host_address(gpa + 0x100, 1), nullptr) << "hole, " << count;
+            EXPECT_EQ((*mem)->host_address(gpa + 0x10, 0xf1), nullptr) << "into the hole";
+        }
+        EXPECT_EQ((*mem)->host_address(0xfff, 1), nullptr) << "below the first, " << count;
+        EXPECT_EQ((*mem)->host_address(0x1000 + count * 0x200, 1), nullptr) << "past the last";
+        std::array<iovec, 2> out{};
+        EXPECT_FALSE((*mem)->translate(0x10f0, 0x20, out).has_value()) << "across a hole";
+    }
+}
+
 }  // namespace
 }  // namespace vhostd::guest_memory
