@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang 19 (plus ASan/UBSan) and runs each for a bounded
-# time: scripts/fuzz.sh [SECONDS_PER_TARGET]. New findings fail the run.
+# time: scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]. New findings fail the run.
+# BUILD_DIR: an existing clang build configured with -DVHOSTD_FUZZ=ON (scripts/test.sh passes
+# its sanitizer build); without it, build-fuzz is configured with the fuzzers only.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
-dir=$root/build-fuzz
-CC=clang-19 CXX=clang++-19 cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DVHOSTD_FUZZ=ON -DVHOSTD_TESTS=OFF -DVHOSTD_BENCH=OFF >/dev/null
+if [[ -n ${2:-} ]]; then
+  dir=$(cd "$2" && pwd)
+else
+  dir=$root/build-fuzz
+  CC=clang-19 CXX=clang++-19 cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVHOSTD_FUZZ=ON -DVHOSTD_TESTS=OFF -DVHOSTD_BENCH=OFF >/dev/null
+fi
 targets=$(cmake --build "$dir" --target help | sed -n 's/^\([a-z0-9_]*_fuzz\):.*/\1/p')
 cmake --build "$dir" --target $targets
 for t in $targets; do

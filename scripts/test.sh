@@ -4,6 +4,10 @@
 # and header checks, the guest end-to-end tests under QEMU/TCG, a bounded fuzzing run of every
 # fuzz target, and the format check. This is what CI runs (.ci/run).
 #
+# Two full builds: the release build (g++, what users run; the guest tests, the soak and the
+# bench smoke use it) and one clang build with ASan + UBSan and libFuzzer's coverage that
+# serves both the sanitizer run of the tests and the fuzzers.
+#
 # Environment: FUZZ_SECONDS (per target, default 30), SOAK_SECONDS (default 120), SKIP_GUEST=1,
 # SKIP_FUZZ=1, SKIP_ASAN=1, SKIP_TSAN=1.
 set -euo pipefail
@@ -29,8 +33,9 @@ step "unit + integration tests" ctest --test-dir build -L 'unit|integration' -j 
 step "soak (${SOAK_SECONDS:=120}s)" env SOAK_SECONDS="$SOAK_SECONDS" \
   ctest --test-dir build -L soak --output-on-failure
 if [[ ${SKIP_ASAN:-} != 1 ]]; then
-  step "build (asan+ubsan)" scripts/build.sh build-asan -DVHOSTD_SANITIZE=address,undefined -DVHOSTD_BENCH=OFF
-  step "tests under asan+ubsan" ctest --test-dir build-asan -L 'unit|integration' -j "$jobs" --output-on-failure
+  step "build (clang: asan+ubsan, fuzzers)" env CC=clang-19 CXX=clang++-19 \
+    scripts/build.sh build-san -DVHOSTD_FUZZ=ON -DVHOSTD_BENCH=OFF
+  step "tests under asan+ubsan" ctest --test-dir build-san -L 'unit|integration' -j "$jobs" --output-on-failure
 fi
 # ThreadSanitizer over what crosses threads by design (the reactor's messages, the lock-free
 # completion mailbox, the stuck-call watchdog): only those test binaries are built.
@@ -50,7 +55,10 @@ if [[ ${SKIP_GUEST:-} != 1 ]]; then
   step "guest tests (QEMU/TCG)" ctest --test-dir build -L guest --output-on-failure
 fi
 if [[ ${SKIP_FUZZ:-} != 1 ]]; then
-  step "fuzzing (${fuzz_seconds}s per target)" scripts/fuzz.sh "$fuzz_seconds"
+  # The sanitizer build has the fuzz targets; without it fuzz.sh makes its own build.
+  fuzz_build=()
+  [[ ${SKIP_ASAN:-} != 1 ]] && fuzz_build=(build-san)
+  step "fuzzing (${fuzz_seconds}s per target)" scripts/fuzz.sh "$fuzz_seconds" "${fuzz_build[@]}"
 fi
 
 echo "=== all tests passed"
