@@ -257,11 +257,15 @@ Result<VfioUserRegion> VfioUserClient::parse_region_info(const VfioUserMessage& 
         return make_error(EPROTO, "region {} info reply: index {}, argsz {}, flags {:#x}, {} fds",
                           index, info.index, info.argsz, info.flags, reply.fds.size());
     }
-    // Spec "Message sizes": the whole reply when it fits in our argsz, else the fixed part.
-    const size_t expected = info.argsz <= argsz ? info.argsz : sizeof(vu::RegionInfo);
-    if (reply.payload.size() != expected) {
-        return make_error(EPROTO, "region {} info reply: {} bytes for argsz {}", index,
-                          reply.payload.size(), info.argsz);
+    // Spec "Message sizes": the whole reply when it fits in our argsz; else "the full payload
+    // is not included" (vhostd sends the fixed part, libvfio-user as much as fits), there is
+    // no fd, and the capabilities are left for the retry.
+    const bool whole = info.argsz <= argsz;
+    if (whole ? reply.payload.size() != info.argsz
+              : reply.payload.size() > argsz || !reply.fds.empty()) {
+        return make_error(EPROTO,
+                          "region {} info reply: {} bytes and {} fds for argsz {} (ours {})", index,
+                          reply.payload.size(), reply.fds.size(), info.argsz, argsz);
     }
     VfioUserRegion region;
     region.index = index;
@@ -270,6 +274,9 @@ Result<VfioUserRegion> VfioUserClient::parse_region_info(const VfioUserMessage& 
     region.offset = info.offset;
     if (!reply.fds.empty() && (info.flags & vu::kRegionMmap) == 0) {
         return make_error(EPROTO, "region {} info reply carries an fd without MMAP", index);
+    }
+    if (!whole) {
+        return region;
     }
     if ((info.flags & vu::kRegionCaps) != 0) {
         const size_t at =

@@ -245,6 +245,18 @@ TEST_F(RegionInfoTest, AsksAgainWhenTheServerNeedsMoreRoom) {
     auto region = client->region_info(0);
     ASSERT_TRUE(region) << region.error().describe();
     EXPECT_EQ(region->mmap_areas.size(), 8U);
+    // libvfio-user sends as much as fits (without the CAPS flag) rather than the fixed part.
+    auto partial = full;
+    partial.resize(112);  // the client's first argsz
+    vu::RegionInfo head;
+    std::memcpy(&head, partial.data(), sizeof(head));
+    head.flags &= ~vu::kRegionCaps;
+    std::memcpy(partial.data(), &head, sizeof(head));
+    server.reply(3, vu::Command::device_get_region_info, partial);
+    server.reply(4, vu::Command::device_get_region_info, full, {memfd.get()});
+    auto again = client->region_info(0);
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_EQ(again->mmap_areas.size(), 8U);
 }
 
 TEST_F(RegionInfoTest, RefusesMalformedCapabilities) {
