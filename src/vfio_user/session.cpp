@@ -59,7 +59,9 @@ void Session::handle(Message request, Done done) {
     // The function may call back before wait() returns; nothing may touch the session after.
     pending_reply_ = std::move(step->reply);
     step->wait([self = std::weak_ptr<Session*>(self_)] {
-        if (auto alive = self.lock()) {
+        auto alive = self.lock();
+        // A function that calls `done` twice has a bug; the second call finds nothing to do.
+        if (alive && (*alive)->busy()) {
             Session* session = *alive;
             session->finish(std::exchange(session->pending_reply_, Reply{}));
         }
@@ -235,16 +237,16 @@ void Session::begin_teardown() {
     const std::weak_ptr<Session*> self(self_);
     // Reset first (queues stop while their memory is still there), then take the memory away;
     // the mappings and their fds go when the function drops its last snapshot.
-    function_.reset([self] {
+    function_.reset([self, fired = false]() mutable {
         auto alive = self.lock();
-        if (!alive) {
+        if (!alive || std::exchange(fired, true)) {
             return;
         }
         Session* session = *alive;
         session->dma_.clear();
-        session->function_.set_memory(GuestMemory::empty(), [self] {
+        session->function_.set_memory(GuestMemory::empty(), [self, again = false]() mutable {
             auto still = self.lock();
-            if (!still) {
+            if (!still || std::exchange(again, true)) {
                 return;
             }
             Session* s = *still;
