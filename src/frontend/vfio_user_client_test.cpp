@@ -191,7 +191,7 @@ TEST(VfioUserClient, ErrorRepliesCarryTheServersErrno) {
     EXPECT_TRUE(client->reset());
 }
 
-class RegionInfoTest : public ::testing::Test {
+class VfioUserRegionInfoTest : public ::testing::Test {
   protected:
     void SetUp() override {
         server.version_reply();
@@ -221,7 +221,7 @@ class RegionInfoTest : public ::testing::Test {
     UniqueFd memfd;
 };
 
-TEST_F(RegionInfoTest, ReadsTheSparseAreasAndMapsThem) {
+TEST_F(VfioUserRegionInfoTest, ReadsTheSparseAreasAndMapsThem) {
     server.reply(1, vu::Command::device_get_region_info, reply({{0x1000, 0x1000}, {0, 0}}),
                  {memfd.get()});
     auto region = client->region_info(0);
@@ -234,7 +234,7 @@ TEST_F(RegionInfoTest, ReadsTheSparseAreasAndMapsThem) {
     EXPECT_EQ(mapping->at(0x800, 4), nullptr);
 }
 
-TEST_F(RegionInfoTest, AsksAgainWhenTheServerNeedsMoreRoom) {
+TEST_F(VfioUserRegionInfoTest, AsksAgainWhenTheServerNeedsMoreRoom) {
     // First answer: the fixed part and the argsz needed for eight areas.
     std::vector<vu::SparseMmapArea> areas(8, vu::SparseMmapArea{0x1000, 0x1000});
     const auto full = reply(areas);
@@ -259,7 +259,7 @@ TEST_F(RegionInfoTest, AsksAgainWhenTheServerNeedsMoreRoom) {
     EXPECT_EQ(again->mmap_areas.size(), 8U);
 }
 
-TEST_F(RegionInfoTest, RefusesMalformedCapabilities) {
+TEST_F(VfioUserRegionInfoTest, RefusesMalformedCapabilities) {
     const std::vector<std::vector<std::byte>> bad = {
         reply({{0x1000, 0x1000}}, 200),                        // capability outside the reply
         reply({{0x1000, 0x1000}}, 8),                          // inside the fixed part
@@ -289,7 +289,7 @@ TEST_F(RegionInfoTest, RefusesMalformedCapabilities) {
     EXPECT_EQ(client->region_info(0).error().code, EPROTO);
 }
 
-TEST_F(RegionInfoTest, RegionAccessRepliesMustEchoTheAccess) {
+TEST_F(VfioUserRegionInfoTest, RegionAccessRepliesMustEchoTheAccess) {
     std::vector<std::byte> payload = bytes_of(vu::RegionAccess{0x10, 7, 4});
     payload.resize(payload.size() + 4);
     server.reply(1, vu::Command::region_read, payload);
@@ -304,7 +304,7 @@ TEST_F(RegionInfoTest, RegionAccessRepliesMustEchoTheAccess) {
     EXPECT_EQ(client->region_read(7, 0, too_much).error().code, EINVAL);
 }
 
-TEST_F(RegionInfoTest, AnOversizedReplyClosesTheChannel) {
+TEST_F(VfioUserRegionInfoTest, AnOversizedReplyClosesTheChannel) {
     // A header that announces more than the client takes: the stream cannot be trusted.
     const vu::Header huge{1, static_cast<uint16_t>(vu::Command::device_reset), 0x7fffffff,
                           vu::kTypeReply, 0};

@@ -55,7 +55,7 @@ Header header(uint32_t msg_size, uint32_t flags = kTypeCommand) {
     return Header{1, static_cast<uint16_t>(Command::device_get_info), msg_size, flags, 0};
 }
 
-TEST(MessageReader, ReadsAWholeCommandWithItsFds) {
+TEST(VfioUserMessageReader, ReadsAWholeCommandWithItsFds) {
     SocketPair p;
     MessageReader reader;
     Message out;
@@ -73,7 +73,7 @@ TEST(MessageReader, ReadsAWholeCommandWithItsFds) {
     EXPECT_EQ(reader.read(p.server.get(), out), Status::would_block);
 }
 
-TEST(MessageReader, ReassemblesACommandSentByteByByte) {
+TEST(VfioUserMessageReader, ReassemblesACommandSentByteByByte) {
     for (size_t fd_byte : {0UL, 7UL, 16UL, 30UL}) {
         SCOPED_TRACE(fd_byte);
         SocketPair p;
@@ -99,7 +99,7 @@ TEST(MessageReader, ReassemblesACommandSentByteByByte) {
     }
 }
 
-TEST(MessageReader, FdsStayWithTheirOwnMessage) {
+TEST(VfioUserMessageReader, FdsStayWithTheirOwnMessage) {
     SocketPair p;
     MessageReader reader;
     const auto first = encode(make_command(Command::device_reset));
@@ -116,7 +116,7 @@ TEST(MessageReader, FdsStayWithTheirOwnMessage) {
     EXPECT_EQ(out.fds.size(), 1U);
 }
 
-TEST(MessageReader, HeadersThatLoseTheFramingAreErrors) {
+TEST(VfioUserMessageReader, HeadersThatLoseTheFramingAreErrors) {
     const std::vector<Header> bad = {
         header(0),
         header(15),
@@ -136,7 +136,7 @@ TEST(MessageReader, HeadersThatLoseTheFramingAreErrors) {
     }
 }
 
-TEST(MessageReader, TheLargestWriteIsAccepted) {
+TEST(VfioUserMessageReader, TheLargestWriteIsAccepted) {
     SocketPair p;
     MessageReader reader;
     std::vector<std::byte> payload(sizeof(RegionAccess) + kMaxDataXferSize);
@@ -161,7 +161,7 @@ TEST(MessageReader, TheLargestWriteIsAccepted) {
     EXPECT_EQ(out.payload.size(), payload.size());
 }
 
-TEST(MessageReader, FdsBeyondTheLimitAreClosedAndTheMessageMarked) {
+TEST(VfioUserMessageReader, FdsBeyondTheLimitAreClosedAndTheMessageMarked) {
     const size_t before = count_open_fds();
     {
         SocketPair p;
@@ -186,7 +186,7 @@ TEST(MessageReader, FdsBeyondTheLimitAreClosedAndTheMessageMarked) {
     EXPECT_EQ(count_open_fds(), before);
 }
 
-TEST(MessageReader, EofMidMessageDropsItAndItsFds) {
+TEST(VfioUserMessageReader, EofMidMessageDropsItAndItsFds) {
     const size_t before = count_open_fds();
     for (size_t cut : {3UL, 16UL, 20UL}) {
         SocketPair p;
@@ -231,7 +231,7 @@ Message client_read(int fd) {
     return m;
 }
 
-TEST(MessageWriter, EachReplysFdsArriveWithItsHeader) {
+TEST(VfioUserMessageWriter, EachReplysFdsArriveWithItsHeader) {
     SocketPair p;
     MessageWriter writer;
     const Header request = header(16);
@@ -259,7 +259,7 @@ TEST(MessageWriter, EachReplysFdsArriveWithItsHeader) {
     EXPECT_EQ(third.header.msg_size, sizeof(Header));
 }
 
-TEST(MessageWriter, KeepsWhatTheSocketCannotTakeAndItsFds) {
+TEST(VfioUserMessageWriter, KeepsWhatTheSocketCannotTakeAndItsFds) {
     SocketPair p;
     MessageWriter writer;
     const Header request = header(16);

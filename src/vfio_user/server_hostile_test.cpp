@@ -43,7 +43,7 @@ int error_of(VfioUserChannel& channel, Command command, std::span<const std::byt
     return reply ? 0 : reply.error().code;
 }
 
-class ServerHostileTest : public ::testing::Test {
+class VfioUserHostileTest : public ::testing::Test {
   protected:
     void TearDown() override {
         // Whatever happened, the server serves the next client, and nothing leaked.
@@ -65,7 +65,7 @@ class ServerHostileTest : public ::testing::Test {
     const size_t baseline = count_open_fds();
 };
 
-TEST_F(ServerHostileTest, BadCommandsGetErrorsAndTheSessionCarriesOn) {
+TEST_F(VfioUserHostileTest, BadCommandsGetErrorsAndTheSessionCarriesOn) {
     auto c = client();
     ASSERT_TRUE(c);
     auto& ch = c->channel();
@@ -93,7 +93,7 @@ TEST_F(ServerHostileTest, BadCommandsGetErrorsAndTheSessionCarriesOn) {
     EXPECT_EQ(info->num_regions, 9U);
 }
 
-TEST_F(ServerHostileTest, PipelinedCommandsAreAnsweredInOrder) {
+TEST_F(VfioUserHostileTest, PipelinedCommandsAreAnsweredInOrder) {
     auto c = client();
     ASSERT_TRUE(c);
     auto& ch = c->channel();
@@ -118,21 +118,21 @@ TEST_F(ServerHostileTest, PipelinedCommandsAreAnsweredInOrder) {
     EXPECT_EQ(c->read32(pci::kConfig, 0x80).value_or(0) & 0xff, 0x77U);
 }
 
-TEST_F(ServerHostileTest, ACommandBeforeVersionIsRefusedAndTheConnectionClosed) {
+TEST_F(VfioUserHostileTest, ACommandBeforeVersionIsRefusedAndTheConnectionClosed) {
     auto ch = raw();
     ASSERT_TRUE(ch);
     EXPECT_EQ(error_of(*ch, Command::device_get_info, bytes_of(DeviceInfo{16, 0, 0, 0})), EINVAL);
     EXPECT_TRUE(ch->wait_closed(5s));
 }
 
-TEST_F(ServerHostileTest, AnUnsupportedVersionIsRefusedAndTheConnectionClosed) {
+TEST_F(VfioUserHostileTest, AnUnsupportedVersionIsRefusedAndTheConnectionClosed) {
     auto ch = raw();
     ASSERT_TRUE(ch);
     EXPECT_EQ(error_of(*ch, Command::version, bytes_of(Version{1, 0})), ENOTSUP);
     EXPECT_TRUE(ch->wait_closed(5s));
 }
 
-TEST_F(ServerHostileTest, HeadersThatLoseTheFramingCloseTheConnection) {
+TEST_F(VfioUserHostileTest, HeadersThatLoseTheFramingCloseTheConnection) {
     const std::vector<Header> bad = {
         Header{1, 4, 8, 0, 0},                                           // shorter than itself
         Header{1, 4, static_cast<uint32_t>(kMaxMessageSize + 1), 0, 0},  // too large
@@ -147,7 +147,7 @@ TEST_F(ServerHostileTest, HeadersThatLoseTheFramingCloseTheConnection) {
     }
 }
 
-TEST_F(ServerHostileTest, ATruncatedHeaderThenEofEndsTheSession) {
+TEST_F(VfioUserHostileTest, ATruncatedHeaderThenEofEndsTheSession) {
     for (size_t n : {1UL, 7UL, 15UL, 20UL}) {
         auto c = client();
         ASSERT_TRUE(c);
@@ -162,7 +162,7 @@ TEST_F(ServerHostileTest, ATruncatedHeaderThenEofEndsTheSession) {
     }
 }
 
-TEST_F(ServerHostileTest, TooManyFdsAreClosedAndRefused) {
+TEST_F(VfioUserHostileTest, TooManyFdsAreClosedAndRefused) {
     auto c = client();
     ASSERT_TRUE(c);
     std::vector<UniqueFd> owned;
@@ -182,7 +182,7 @@ TEST_F(ServerHostileTest, TooManyFdsAreClosedAndRefused) {
     EXPECT_TRUE(c->device_info());
 }
 
-TEST_F(ServerHostileTest, InterruptsTakeEventfdsOnly) {
+TEST_F(VfioUserHostileTest, InterruptsTakeEventfdsOnly) {
     auto c = client();
     ASSERT_TRUE(c);
     int pipe_fds[2];
@@ -204,7 +204,7 @@ TEST_F(ServerHostileTest, InterruptsTakeEventfdsOnly) {
     EXPECT_EQ(::read(g, &value, sizeof(value)), 8);
 }
 
-TEST_F(ServerHostileTest, ClientMemoryTruncatedUnderTheMappingIsContained) {
+TEST_F(VfioUserHostileTest, ClientMemoryTruncatedUnderTheMappingIsContained) {
     auto c = client();
     ASSERT_TRUE(c);
     constexpr uint64_t kIova = 0x100000, kSize = 0x10000;
@@ -225,7 +225,7 @@ TEST_F(ServerHostileTest, ClientMemoryTruncatedUnderTheMappingIsContained) {
     EXPECT_TRUE(c->device_info());
 }
 
-TEST_F(ServerHostileTest, AMessageLeftHalfSentIsCutOff) {
+TEST_F(VfioUserHostileTest, AMessageLeftHalfSentIsCutOff) {
     auto c = client();
     ASSERT_TRUE(c);
     const std::byte partial[5] = {};
@@ -233,20 +233,20 @@ TEST_F(ServerHostileTest, AMessageLeftHalfSentIsCutOff) {
     EXPECT_TRUE(c->channel().wait_closed(5s));
 }
 
-TEST_F(ServerHostileTest, AHandshakeThatNeverComesIsCutOff) {
+TEST_F(VfioUserHostileTest, AHandshakeThatNeverComesIsCutOff) {
     auto silent = raw();
     ASSERT_TRUE(silent);
     EXPECT_TRUE(silent->wait_closed(5s));
 }
 
-TEST_F(ServerHostileTest, ANegotiatedClientMayStayIdle) {
+TEST_F(VfioUserHostileTest, ANegotiatedClientMayStayIdle) {
     auto c = client();
     ASSERT_TRUE(c);
     EXPECT_FALSE(c->channel().wait_closed(900ms)) << "an idle client was disconnected";
     EXPECT_TRUE(c->device_info());
 }
 
-TEST_F(ServerHostileTest, AClientThatDoesNotReadItsRepliesCannotMakeUsBufferWithoutBound) {
+TEST_F(VfioUserHostileTest, AClientThatDoesNotReadItsRepliesCannotMakeUsBufferWithoutBound) {
     auto c = client();
     ASSERT_TRUE(c);
     // 64 reads of a whole 4 KiB config space, never read back while sending.

@@ -59,7 +59,7 @@ std::vector<std::byte> version_payload(uint16_t major, uint16_t minor, const std
     return payload;
 }
 
-class SessionTest : public ::testing::Test {
+class VfioUserSessionTest : public ::testing::Test {
   protected:
     // Handles `m`; the response if it completed inside handle().
     std::optional<Session::Response> send(Message m) {
@@ -140,14 +140,14 @@ class SessionTest : public ::testing::Test {
 
 // --- VERSION ---
 
-TEST_F(SessionTest, TheFirstCommandMustBeVersion) {
+TEST_F(VfioUserSessionTest, TheFirstCommandMustBeVersion) {
     auto r = call(make_command_with(Command::device_get_info, DeviceInfo{16, 0, 0, 0}));
     EXPECT_EQ(error_of(r), EINVAL);
     EXPECT_TRUE(r.close);
     EXPECT_FALSE(session->negotiated());
 }
 
-TEST_F(SessionTest, VersionWithoutCapabilitiesGetsABareReply) {
+TEST_F(VfioUserSessionTest, VersionWithoutCapabilitiesGetsABareReply) {
     auto r = call(make_command(Command::version, version_payload(0, 0, ""), {}, 0, 0x1234));
     ASSERT_EQ(error_of(r), 0);
     EXPECT_FALSE(r.close);
@@ -161,7 +161,7 @@ TEST_F(SessionTest, VersionWithoutCapabilitiesGetsABareReply) {
     EXPECT_EQ(session->client().max_msg_fds, 1U);  // the spec's default
 }
 
-TEST_F(SessionTest, VersionAnswersQemusProposalWithASubsetOfItsCapabilities) {
+TEST_F(VfioUserSessionTest, VersionAnswersQemusProposalWithASubsetOfItsCapabilities) {
     const std::string qemu =
         R"({"capabilities":{"migration":{"pgsize":4096,"max_bitmap_size":268435456},)"
         R"("max_msg_fds":16,"max_data_xfer_size":1048576,"pgsizes":4096,)"
@@ -181,7 +181,7 @@ TEST_F(SessionTest, VersionAnswersQemusProposalWithASubsetOfItsCapabilities) {
     EXPECT_LE(body.size(), version_payload(0, 3, qemu).size());
 }
 
-TEST_F(SessionTest, VersionRefusalsCloseTheConnection) {
+TEST_F(VfioUserSessionTest, VersionRefusalsCloseTheConnection) {
     const std::vector<std::vector<std::byte>> bad = {
         version_payload(1, 0, ""),                               // another major
         version_payload(0, 0, R"({"capabilities":{}})", false),  // no NUL
@@ -209,12 +209,12 @@ TEST_F(SessionTest, VersionRefusalsCloseTheConnection) {
               EINVAL);
 }
 
-TEST_F(SessionTest, UnknownCapabilitiesAreTolerated) {
+TEST_F(VfioUserSessionTest, UnknownCapabilitiesAreTolerated) {
     negotiate(R"({"capabilities":{"something_new":{"x":[1]},"twin_socket":{"supported":true}},)"
               R"("extra":1})");
 }
 
-TEST_F(SessionTest, ARepeatedVersionFailsButTheSessionCarriesOn) {
+TEST_F(VfioUserSessionTest, ARepeatedVersionFailsButTheSessionCarriesOn) {
     negotiate();
     auto r = call(make_command(Command::version, version_payload(0, 0, "")));
     EXPECT_EQ(error_of(r), EINVAL);
@@ -224,7 +224,7 @@ TEST_F(SessionTest, ARepeatedVersionFailsButTheSessionCarriesOn) {
 
 // --- framing-level checks and unknown commands ---
 
-TEST_F(SessionTest, HeaderFlagsAndFdOverflowAreRefused) {
+TEST_F(VfioUserSessionTest, HeaderFlagsAndFdOverflowAreRefused) {
     negotiate();
     EXPECT_EQ(error_for(make_command_with(Command::device_get_info, DeviceInfo{16, 0, 0, 0}, {},
                                           kFlagError)),
@@ -237,7 +237,7 @@ TEST_F(SessionTest, HeaderFlagsAndFdOverflowAreRefused) {
     EXPECT_EQ(error_for(std::move(m)), E2BIG);
 }
 
-TEST_F(SessionTest, UnknownAndUnsupportedCommandsGetErrors) {
+TEST_F(VfioUserSessionTest, UnknownAndUnsupportedCommandsGetErrors) {
     negotiate();
     for (uint16_t code : {0, 14, 19, 0xffff}) {
         EXPECT_EQ(error_for(make_command(static_cast<Command>(code))), ENOSYS) << code;
@@ -250,7 +250,7 @@ TEST_F(SessionTest, UnknownAndUnsupportedCommandsGetErrors) {
     }
 }
 
-TEST_F(SessionTest, NoReplyIsHonouredForSuccessAndFailure) {
+TEST_F(VfioUserSessionTest, NoReplyIsHonouredForSuccessAndFailure) {
     negotiate();
     auto ok = call(region_write(pci::kConfig, 8, {0xaa}, kFlagNoReply));
     EXPECT_FALSE(ok.reply.has_value());
@@ -263,7 +263,7 @@ TEST_F(SessionTest, NoReplyIsHonouredForSuccessAndFailure) {
 
 // --- DEVICE_GET_INFO, DEVICE_GET_REGION_INFO, DEVICE_GET_IRQ_INFO ---
 
-TEST_F(SessionTest, DeviceInfo) {
+TEST_F(VfioUserSessionTest, DeviceInfo) {
     negotiate();
     auto r = call(make_command_with(Command::device_get_info, DeviceInfo{16, 0, 0, 0}));
     ASSERT_EQ(error_of(r), 0);
@@ -280,7 +280,7 @@ TEST_F(SessionTest, DeviceInfo) {
               EINVAL);
 }
 
-TEST_F(SessionTest, RegionInfoOfTheMappableBar) {
+TEST_F(VfioUserSessionTest, RegionInfoOfTheMappableBar) {
     negotiate(R"({"capabilities":{"max_msg_fds":4}})");
     auto r = call(region_info(pci::kBar0));
     ASSERT_EQ(error_of(r), 0);
@@ -308,7 +308,7 @@ TEST_F(SessionTest, RegionInfoOfTheMappableBar) {
     EXPECT_NE(r.reply->fds[0].get(), function.region_info(pci::kBar0).fd);
 }
 
-TEST_F(SessionTest, RegionInfoWithASmallArgszGetsTheFixedPartAndTheNeededSize) {
+TEST_F(VfioUserSessionTest, RegionInfoWithASmallArgszGetsTheFixedPartAndTheNeededSize) {
     negotiate(R"({"capabilities":{"max_msg_fds":1}})");
     auto r = call(region_info(pci::kBar0, sizeof(RegionInfo)));
     ASSERT_EQ(error_of(r), 0);
@@ -320,7 +320,7 @@ TEST_F(SessionTest, RegionInfoWithASmallArgszGetsTheFixedPartAndTheNeededSize) {
     EXPECT_TRUE(r.reply->fds.empty());
 }
 
-TEST_F(SessionTest, RegionInfoOfPlainAndAbsentRegions) {
+TEST_F(VfioUserSessionTest, RegionInfoOfPlainAndAbsentRegions) {
     negotiate();
     // SPDK's client sends its whole reply buffer as the request.
     std::vector<std::byte> spdk(4064);
@@ -347,7 +347,7 @@ TEST_F(SessionTest, RegionInfoOfPlainAndAbsentRegions) {
         EINVAL);  // 16 bytes: shorter than the fixed part
 }
 
-TEST_F(SessionTest, WithoutFdsInRepliesNothingIsOfferedForMmap) {
+TEST_F(VfioUserSessionTest, WithoutFdsInRepliesNothingIsOfferedForMmap) {
     negotiate(R"({"capabilities":{"max_msg_fds":0}})");
     auto r = call(region_info(pci::kBar0));
     ASSERT_EQ(error_of(r), 0);
@@ -355,7 +355,7 @@ TEST_F(SessionTest, WithoutFdsInRepliesNothingIsOfferedForMmap) {
     EXPECT_TRUE(r.reply->fds.empty());
 }
 
-TEST_F(SessionTest, RegionIoFdsAreRefused) {
+TEST_F(VfioUserSessionTest, RegionIoFdsAreRefused) {
     negotiate();
     EXPECT_EQ(error_for(make_command_with(Command::device_get_region_io_fds,
                                           RegionIoFds{64, 0, pci::kBar0, 0})),
@@ -366,7 +366,7 @@ TEST_F(SessionTest, RegionIoFdsAreRefused) {
     EXPECT_EQ(error_for(make_command(Command::device_get_region_io_fds)), EINVAL);
 }
 
-TEST_F(SessionTest, IrqInfo) {
+TEST_F(VfioUserSessionTest, IrqInfo) {
     negotiate();
     auto msix =
         call(make_command_with(Command::device_get_irq_info, IrqInfo{16, 0, pci::kMsix, 0}));
@@ -389,7 +389,7 @@ TEST_F(SessionTest, IrqInfo) {
 
 // --- DEVICE_SET_IRQS ---
 
-TEST_F(SessionTest, EventfdsReachTheFunction) {
+TEST_F(VfioUserSessionTest, EventfdsReachTheFunction) {
     negotiate();
     auto fds = eventfds(4);
     EXPECT_EQ(
@@ -409,7 +409,7 @@ TEST_F(SessionTest, EventfdsReachTheFunction) {
     EXPECT_FALSE(function.contract_violated);
 }
 
-TEST_F(SessionTest, SetIrqsChecksEveryFlagCombinationAndRange) {
+TEST_F(VfioUserSessionTest, SetIrqsChecksEveryFlagCombinationAndRange) {
     negotiate();
     constexpr uint32_t kTrigger = kIrqActionTrigger;
     // Not exactly one data kind and one action.
@@ -454,7 +454,7 @@ TEST_F(SessionTest, SetIrqsChecksEveryFlagCombinationAndRange) {
     EXPECT_FALSE(function.contract_violated);
 }
 
-TEST_F(SessionTest, BoolsTravelInThePayload) {
+TEST_F(VfioUserSessionTest, BoolsTravelInThePayload) {
     negotiate();
     auto m = set_irqs(kIrqDataBool | kIrqActionTrigger, pci::kMsix, 1, 3);
     EXPECT_EQ(error_for(std::move(m)), EINVAL);  // three bools missing
@@ -472,7 +472,7 @@ TEST_F(SessionTest, BoolsTravelInThePayload) {
 
 // --- REGION_READ / REGION_WRITE ---
 
-TEST_F(SessionTest, RegionReadAndWrite) {
+TEST_F(VfioUserSessionTest, RegionReadAndWrite) {
     negotiate();
     auto r = call(region_read(pci::kConfig, 16, 4));
     ASSERT_EQ(error_of(r), 0);
@@ -498,7 +498,7 @@ TEST_F(SessionTest, RegionReadAndWrite) {
     EXPECT_FALSE(function.contract_violated);
 }
 
-TEST_F(SessionTest, RegionAccessChecks) {
+TEST_F(VfioUserSessionTest, RegionAccessChecks) {
     negotiate();
     const uint64_t size = FakeFunction::kBar0Size;
     EXPECT_EQ(error_for(region_read(pci::kBar0, size - 3, 4)), EINVAL);
@@ -533,7 +533,7 @@ TEST_F(SessionTest, RegionAccessChecks) {
 
 // --- DMA_MAP / DMA_UNMAP ---
 
-TEST_F(SessionTest, DmaMapHandsTheFunctionANewSnapshot) {
+TEST_F(VfioUserSessionTest, DmaMapHandsTheFunctionANewSnapshot) {
     negotiate();
     function.auto_complete = false;
     std::optional<Session::Response> reply;
@@ -564,7 +564,7 @@ TEST_F(SessionTest, DmaMapHandsTheFunctionANewSnapshot) {
     EXPECT_EQ(function.resets, 0);
 }
 
-TEST_F(SessionTest, DmaMapWaitsAndThenReplies) {
+TEST_F(VfioUserSessionTest, DmaMapWaitsAndThenReplies) {
     negotiate();
     function.auto_complete = false;
     std::optional<Session::Response> reply;
@@ -579,7 +579,7 @@ TEST_F(SessionTest, DmaMapWaitsAndThenReplies) {
     EXPECT_FALSE(function.contract_violated);
 }
 
-TEST_F(SessionTest, DmaMapChecks) {
+TEST_F(VfioUserSessionTest, DmaMapChecks) {
     negotiate();
     auto map = [&](uint64_t iova, uint64_t size, uint32_t flags = kDmaRead | kDmaWrite) {
         return error_for(dma_map(iova, size, one_fd(make_memfd(4 * kRam)), flags));
@@ -616,7 +616,7 @@ TEST_F(SessionTest, DmaMapChecks) {
     EXPECT_EQ(function.memory->regions().size(), 1U);
 }
 
-TEST_F(SessionTest, RegionsWithoutAnFdOrWriteAccessAreRecordedButUnreachable) {
+TEST_F(VfioUserSessionTest, RegionsWithoutAnFdOrWriteAccessAreRecordedButUnreachable) {
     negotiate();
     EXPECT_EQ(error_for(dma_map(0x1000, 0x1000, {})), 0);
     EXPECT_EQ(error_for(dma_map(0x2000, 0x1000, one_fd(make_memfd(kRam)), kDmaRead)), 0);
@@ -631,7 +631,7 @@ TEST_F(SessionTest, RegionsWithoutAnFdOrWriteAccessAreRecordedButUnreachable) {
     EXPECT_TRUE(function.memory_history.empty());
 }
 
-TEST_F(SessionTest, TheDmaTableIsBounded) {
+TEST_F(VfioUserSessionTest, TheDmaTableIsBounded) {
     negotiate();
     for (size_t i = 0; i < DmaTable::kMaxRegions; ++i) {
         ASSERT_EQ(error_for(dma_map(0x1000 * (i + 1), 0x1000, {})), 0) << i;
@@ -639,7 +639,7 @@ TEST_F(SessionTest, TheDmaTableIsBounded) {
     EXPECT_EQ(error_for(dma_map(0x10000000, 0x1000, {})), ENOSPC);
 }
 
-TEST_F(SessionTest, DmaUnmapIsExactAndEchoesTheEntry) {
+TEST_F(VfioUserSessionTest, DmaUnmapIsExactAndEchoesTheEntry) {
     negotiate();
     ASSERT_EQ(error_for(dma_map(kIova, kRam, one_fd(make_memfd(kRam)))), 0);
     ASSERT_EQ(error_for(dma_map(kIova + kRam, kRam, one_fd(make_memfd(kRam)))), 0);
@@ -666,7 +666,7 @@ TEST_F(SessionTest, DmaUnmapIsExactAndEchoesTheEntry) {
     EXPECT_EQ(reply->reply->payload.size(), sizeof(DmaUnmap));
 }
 
-TEST_F(SessionTest, DmaUnmapChecks) {
+TEST_F(VfioUserSessionTest, DmaUnmapChecks) {
     negotiate();
     ASSERT_EQ(error_for(dma_map(kIova, kRam, one_fd(make_memfd(kRam)))), 0);
     auto unmap = [&](DmaUnmap u, std::vector<UniqueFd> fds = {}) {
@@ -688,7 +688,7 @@ TEST_F(SessionTest, DmaUnmapChecks) {
     EXPECT_TRUE(session->dma().regions().empty());
 }
 
-TEST_F(SessionTest, UnmapAllDropsEverything) {
+TEST_F(VfioUserSessionTest, UnmapAllDropsEverything) {
     negotiate();
     ASSERT_EQ(error_for(dma_map(kIova, kRam, one_fd(make_memfd(kRam)))), 0);
     ASSERT_EQ(error_for(dma_map(0x1000, 0x1000, {})), 0);
@@ -701,7 +701,7 @@ TEST_F(SessionTest, UnmapAllDropsEverything) {
 
 // --- DEVICE_RESET ---
 
-TEST_F(SessionTest, ResetRepliesAfterTheFunctionAndKeepsTheDmaTable) {
+TEST_F(VfioUserSessionTest, ResetRepliesAfterTheFunctionAndKeepsTheDmaTable) {
     negotiate();
     ASSERT_EQ(error_for(dma_map(kIova, kRam, one_fd(make_memfd(kRam)))), 0);
     EXPECT_EQ(error_for(make_command(Command::device_reset, {}, {}, 0)), 0);
@@ -723,7 +723,7 @@ TEST_F(SessionTest, ResetRepliesAfterTheFunctionAndKeepsTheDmaTable) {
 
 // --- disconnect ---
 
-TEST_F(SessionTest, DisconnectResetsThenDropsMemoryThenReports) {
+TEST_F(VfioUserSessionTest, DisconnectResetsThenDropsMemoryThenReports) {
     const size_t fds_before = count_open_fds();
     negotiate();
     ASSERT_EQ(error_for(dma_map(kIova, kRam, one_fd(make_memfd(kRam)))), 0);
@@ -751,7 +751,7 @@ TEST_F(SessionTest, DisconnectResetsThenDropsMemoryThenReports) {
     EXPECT_FALSE(function.contract_violated);
 }
 
-TEST_F(SessionTest, DisconnectWaitsForTheCommandInProgress) {
+TEST_F(VfioUserSessionTest, DisconnectWaitsForTheCommandInProgress) {
     negotiate();
     function.auto_complete = false;
     std::optional<Session::Response> reply;
@@ -774,7 +774,7 @@ TEST_F(SessionTest, DisconnectWaitsForTheCommandInProgress) {
     EXPECT_TRUE(refused);
 }
 
-TEST_F(SessionTest, ADestroyedSessionIgnoresLateCallbacks) {
+TEST_F(VfioUserSessionTest, ADestroyedSessionIgnoresLateCallbacks) {
     negotiate();
     function.auto_complete = false;
     session->handle(make_command(Command::device_reset), [](Session::Response) {});
