@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::array<std::string_view, static_cast<size_t>(Component::count_)> kNames = {
     "app",  "reactor",     "memory", "virtio", "vhost_user", "block",    "virtio_blk",
-    "scsi", "virtio_scsi", "nvme",   "target", "rpc",        "frontend",
+    "scsi", "virtio_scsi", "nvme",   "target", "rpc",        "frontend", "vfio_user",
 };
 
 struct Registry {

@@ -27,6 +27,7 @@ enum class Component : uint8_t {
     target,
     rpc,
     frontend,
+    vfio_user,
     count_,
 };
 

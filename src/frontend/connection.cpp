@@ -3,11 +3,11 @@
 #include "frontend/connection.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+
+#include "frontend/unix_connect.hpp"
 
 namespace vhostd::frontend {
 
@@ -19,54 +19,10 @@ uint32_t code(vu::Request request) {
     return static_cast<uint32_t>(request);
 }
 
-Result<UniqueFd> try_connect(const std::string& path) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) {
-        return errno_error("socket(AF_UNIX)");
-    }
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
-        return fd;
-    }
-    if (errno != EINPROGRESS) {
-        return errno_error(fmt::format("connect({})", path));
-    }
-    // Non-blocking connects on unix sockets complete at once in practice; handle the general
-    // case anyway.
-    pollfd pfd{fd.get(), POLLOUT, 0};
-    if (::poll(&pfd, 1, 1000) != 1) {
-        return make_error(ETIMEDOUT, "connect({}) did not complete", path);
-    }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-        return make_error(err, "connect({})", path);
-    }
-    return fd;
-}
-
 }  // namespace
 
 Result<Connection> Connection::connect(const std::string& path, const Options& options) {
-    if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-        return make_error(ENAMETOOLONG, "socket path '{}' does not fit sun_path", path);
-    }
-    const auto deadline = Clock::now() + options.connect_timeout;
-    for (;;) {
-        auto fd = try_connect(path);
-        if (fd) {
-            return Connection(std::move(*fd), options);
-        }
-        const int err = fd.error().code;
-        const bool transient = err == ENOENT || err == ECONNREFUSED || err == EAGAIN;
-        if (!transient || Clock::now() >= deadline) {
-            return std::unexpected(std::move(fd).error());
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    return Connection(VHOSTD_TRY(connect_unix(path, options.connect_timeout)), options);
 }
 
 Connection Connection::adopt(UniqueFd socket, const Options& options) {
