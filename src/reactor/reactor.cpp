@@ -258,7 +258,7 @@ void Reactor::run_once() {
     t_current = previous;
 }
 
-void Reactor::run() {
+void Reactor::run(std::move_only_function<void()> started) {
     owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     t_current = this;
     if (options_.core >= 0) {
@@ -281,6 +281,9 @@ void Reactor::run() {
         policy.emplace(IdlePolicy::Options{options_.idle_threshold, cost.latency, cost.cpu});
         LOG_INFO(reactor, "reactor {}: a wake-up costs {} ns of latency and {} ns of CPU", id_,
                  cost.latency.count(), cost.cpu.count());
+    }
+    if (started) {
+        started();
     }
 
     // The clock is read only where it is needed: for due timers (every kClockCheckInterval

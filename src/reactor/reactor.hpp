@@ -92,7 +92,10 @@ class Reactor {
     void cancel_timer(TimerId id);
 
     // Runs the loop on the calling thread until request_stop(); pins it if options.core >= 0.
-    void run();
+    // `started` is called once the reactor is set up (the adaptive mode's wake-up cost
+    // measured) and about to poll: ReactorGroup::start waits for it, so that a daemon that
+    // says it is ready has no start-up work left on its reactors.
+    void run(std::move_only_function<void()> started = {});
     // One iteration without sleeping (tests and shutdown draining).
     void run_once();
 

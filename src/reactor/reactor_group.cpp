@@ -1,6 +1,8 @@
 // ReactorGroup: creation, thread start and orderly stop.
 #include "reactor/reactor_group.hpp"
 
+#include <latch>
+
 namespace vhostd::reactor {
 
 Result<std::unique_ptr<ReactorGroup>> ReactorGroup::create(const CpuMask& cores,
@@ -22,12 +24,16 @@ ReactorGroup::~ReactorGroup() {
 }
 
 void ReactorGroup::start() {
+    // Returns once every reactor is polling: start-up work (the wake-up cost measurement,
+    // with its thread and eventfd) is over before the daemon creates its sockets.
+    std::latch running(static_cast<std::ptrdiff_t>(reactors_.size()));
     for (auto& reactor : reactors_) {
-        threads_.emplace_back([r = reactor.get()] {
+        threads_.emplace_back([r = reactor.get(), &running] {
             pthread_setname_np(pthread_self(), fmt::format("reactor_{}", r->core()).c_str());
-            r->run();
+            r->run([&running] { running.count_down(); });
         });
     }
+    running.wait();
 }
 
 void ReactorGroup::stop() {
