@@ -65,7 +65,7 @@ class FakeQueueControl : public virtio::QueueControl {
     bool auto_complete = false;  // complete stops inside stop_queue()
     bool report_broken = false;  // stops report a broken ring
     std::map<uint16_t, uint16_t> progress;
-    std::vector<std::pair<uint16_t, uint16_t>> starts;  // (index, last_avail_idx), in order
+    std::vector<std::pair<uint16_t, uint32_t>> starts;  // (index, base), in order
     std::vector<uint16_t> stops;                        // indices, in order of request
     std::vector<uint16_t> call_fd_changes;
     // Set when the session broke the QueueControl contract (double start, stop of a queue that
