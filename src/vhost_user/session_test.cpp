@@ -32,8 +32,7 @@ TEST_F(SessionTest, OffersDeviceFeaturesAndProtocolFeatures) {
     using namespace protocol_feature;
     EXPECT_EQ(reply_u64(call_empty(Request::get_protocol_features)),
               bit(kMq) | bit(kReplyAck) | bit(kBackendReq) | bit(kConfig) |
-                  bit(kConfigureMemSlots) | bit(kResetDevice) | bit(kStatus) |
-                  bit(kInflightShmfd));
+                  bit(kConfigureMemSlots) | bit(kResetDevice) | bit(kStatus) | bit(kInflightShmfd));
     EXPECT_EQ(reply_u64(call_empty(Request::get_queue_num)), 2U);
     EXPECT_EQ(reply_u64(call_empty(Request::get_max_mem_slots)), 509U);
 }
