@@ -16,11 +16,25 @@
 
 namespace vhostd::virtio::inflight_store {
 
+class StoreObserver {
+  public:
+    virtual ~StoreObserver() = default;
+    virtual void crash_point() noexcept = 0;
+};
+// Tests only, single-threaded: set while a test drives one queue.
+inline StoreObserver* observer = nullptr;
+
 template <class T>
 void put(uint8_t* base, size_t offset, T value) noexcept {
     static_assert(sizeof(T) <= 8 && std::atomic_ref<T>::is_always_lock_free);
+    if (observer != nullptr) [[unlikely]] {
+        observer->crash_point();
+    }
     std::atomic_ref<T>(*reinterpret_cast<T*>(base + offset))
         .store(value, std::memory_order_release);
+    if (observer != nullptr) [[unlikely]] {
+        observer->crash_point();
+    }
 }
 
 template <class T>
