@@ -53,8 +53,8 @@ class FakeQueueControl : public virtio::QueueControl {
     void stop_queue(uint16_t index, StoppedCallback done) override;
     void set_call_fd(uint16_t index, UniqueFd call) override;
 
-    // Completes every stop requested so far; a stopped queue reports the avail index it was
-    // started with plus `progress[index]`.
+    // Completes every stop requested so far; a stopped split queue reports the avail index it
+    // was started with plus `progress[index]`, a packed one the base it was started with.
     void complete_stops();
     [[nodiscard]] bool running(uint16_t index) const { return running_.contains(index); }
     [[nodiscard]] size_t running_count() const { return running_.size(); }
