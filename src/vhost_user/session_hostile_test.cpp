@@ -52,7 +52,7 @@ TEST_F(SessionHostileTest, WrongPayloadSizesAreRejected) {
         {Request::set_vring_kick, 8},  {Request::set_vring_call, 8},
         {Request::set_vring_err, 8},   {Request::set_vring_enable, 8},
         {Request::set_status, 8},      {Request::add_mem_reg, 40},
-        {Request::rem_mem_reg, 40},    {Request::set_inflight_fd, 20},
+        {Request::rem_mem_reg, 40},    {Request::set_inflight_fd, 24},
     };
     for (const auto& [request, size] : requests) {
         SCOPED_TRACE(to_string(request));
@@ -70,7 +70,7 @@ TEST_F(SessionHostileTest, MalformedRequestsWithOwnRepliesCloseTheConnection) {
         {Request::get_features, 0},     {Request::get_protocol_features, 0},
         {Request::get_queue_num, 0},    {Request::get_max_mem_slots, 0},
         {Request::get_status, 0},       {Request::get_vring_base, 8},
-        {Request::get_inflight_fd, 20},
+        {Request::get_inflight_fd, 24},
     };
     for (const auto& [request, size] : requests) {
         SCOPED_TRACE(to_string(request));

@@ -2,6 +2,8 @@
 // creates the region, SET_INFLIGHT_FD adopts the one the frontend kept from before our
 // restart. The region's layout and recovery live in virtio/ (InflightRegion, SplitInflight,
 // PackedInflight); this is only the message handling.
+#include <cstring>
+
 #include <fcntl.h>
 
 #include "base/log.hpp"
@@ -13,6 +15,18 @@ namespace vhostd::vhost_user {
 using virtio::bit;
 
 namespace {
+
+// The inflight description as QEMU and DPDK send it (24 bytes, their padded C struct), or as
+// vhost-user.rst lists its fields (20).
+Result<Inflight> inflight_payload(const Message& m) {
+    if (m.header.size != sizeof(Inflight) && m.header.size != kInflightUnpaddedSize) {
+        return make_error(EINVAL, "{}: payload of {} bytes, expected {} (or {})", m.name(),
+                          m.header.size, sizeof(Inflight), kInflightUnpaddedSize);
+    }
+    Inflight desc{};
+    std::memcpy(&desc, m.payload.data(), m.header.size);
+    return desc;
+}
 
 // vhost-user.rst "Inflight description": the frontend names the queue count and size; both
 // are the device's to bound.
@@ -47,7 +61,7 @@ Result<Session::Step> Session::get_inflight_fd(const Message& m) {
     if ((acked_protocol_features_ & bit(protocol_feature::kInflightShmfd)) == 0) {
         return make_error(EINVAL, "GET_INFLIGHT_FD without PROTOCOL_F_INFLIGHT_SHMFD");
     }
-    const auto desc = VHOSTD_TRY(m.payload_as<Inflight>());
+    const auto desc = VHOSTD_TRY(inflight_payload(m));
     VHOSTD_TRY(m.expect_fds(0));
     VHOSTD_TRY(check_inflight_geometry(desc, vrings_.size(), device_.max_queue_size()));
     // Queues record into the region they started with; a new one is for rings not running.
@@ -59,7 +73,7 @@ Result<Session::Step> Session::get_inflight_fd(const Message& m) {
         virtio::InflightRegion::create(inflight_layout(), desc.num_queues, desc.queue_size));
     Message reply = Message::reply_with(
         Request::get_inflight_fd,
-        Inflight{region->mmap_size(), region->mmap_offset(), desc.num_queues, desc.queue_size});
+        Inflight{region->mmap_size(), region->mmap_offset(), desc.num_queues, desc.queue_size, 0});
     UniqueFd copy(::fcntl(region->fd(), F_DUPFD_CLOEXEC, 0));
     if (!copy) {
         return errno_error("duplicating the inflight region's fd");
@@ -78,7 +92,7 @@ Result<Session::Step> Session::set_inflight_fd(Message& m) {
     if ((acked_protocol_features_ & bit(protocol_feature::kInflightShmfd)) == 0) {
         return make_error(EINVAL, "SET_INFLIGHT_FD without PROTOCOL_F_INFLIGHT_SHMFD");
     }
-    const auto desc = VHOSTD_TRY(m.payload_as<Inflight>());
+    const auto desc = VHOSTD_TRY(inflight_payload(m));
     VHOSTD_TRY(m.expect_fds(1));
     VHOSTD_TRY(check_inflight_geometry(desc, vrings_.size(), device_.max_queue_size()));
     if (!running_rings().empty()) {

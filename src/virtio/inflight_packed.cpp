@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include "spec/vhost_user_inflight.hpp"
@@ -169,6 +170,10 @@ Result<void> PackedInflight::recover(const PackedDesc* ring, PackedBase frontend
         if (k > 0 && e[heads[k - 1]].counter == e[head].counter) {
             return make_error(EINVAL, "entries {} and {} share counter {}", heads[k - 1], head,
                               e[head].counter);
+        }
+        // A counter at its maximum was never counted to; the next one would wrap around.
+        if (e[head].counter == UINT64_MAX) {
+            return make_error(EINVAL, "entry {}: counter at its maximum", head);
         }
         const uint16_t len = e[head].num;
         if (len == 0 || len > n - total) {

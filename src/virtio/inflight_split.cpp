@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include "spec/vhost_user_inflight.hpp"
@@ -114,8 +115,12 @@ Result<void> SplitInflight::recover(uint16_t used_idx, uint16_t frontend_base) {
     }
     std::sort(resubmit_.begin(), resubmit_.end(),
               [&](uint16_t a, uint16_t b) { return e[a].counter < e[b].counter; });
-    for (size_t k = 1; k < resubmit_.size(); ++k) {
-        if (e[resubmit_[k - 1]].counter == e[resubmit_[k]].counter) {
+    for (size_t k = 0; k < resubmit_.size(); ++k) {
+        // A counter at its maximum was never counted to; the next one would wrap around.
+        if (e[resubmit_[k]].counter == UINT64_MAX) {
+            return make_error(EINVAL, "head {}: counter at its maximum", resubmit_[k]);
+        }
+        if (k > 0 && e[resubmit_[k - 1]].counter == e[resubmit_[k]].counter) {
             return make_error(EINVAL, "heads {} and {} share counter {}", resubmit_[k - 1],
                               resubmit_[k], e[resubmit_[k]].counter);
         }

@@ -94,11 +94,9 @@ void BlkController::on_bdev_event(block::BdevEvent event) {
 }
 
 nlohmann::json BlkController::backend_specific() const {
+    // SPDK's object exactly (packed_ring shows in save_config, as in SPDK).
     return {{"block",
-             {{"readonly", readonly_},
-              {"bdev", bdev_->name()},
-              {"transport", "vhost_user_blk"},
-              {"packed_ring", packed_ring_}}}};
+             {{"readonly", readonly_}, {"bdev", bdev_->name()}, {"transport", "vhost_user_blk"}}}};
 }
 
 nlohmann::json BlkController::create_calls() const {
