@@ -6,10 +6,12 @@
 #include <array>
 #include <cstring>
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "base/log.hpp"
 #include "frontend/mem_table.hpp"
+#include "frontend/vring_setup.hpp"
 
 namespace vhostd::frontend {
 
@@ -46,9 +48,59 @@ Result<std::unique_ptr<BlkClient>> BlkClient::open(const Options& options) {
 Result<std::unique_ptr<BlkClient>> BlkClient::connect(const Options& options) {
     auto client = VHOSTD_TRY(open(options));
     VHOSTD_TRY(client->negotiate());
+    VHOSTD_TRY(client->set_inflight());
     VHOSTD_TRY(client->set_memory());
     VHOSTD_TRY(client->start_queues());
     return client;
+}
+
+Result<void> BlkClient::reconnect() {
+    connection_.close();
+    backend_channel_.reset();
+    connection_ = VHOSTD_TRY(Connection::connect(options_.socket_path, options_.connection));
+    const uint64_t features = features_;
+    VHOSTD_TRY(negotiate());
+    // The rings are laid out for the features of the first connection.
+    if (features_ != features) {
+        return make_error(ENOTSUP, "the back-end now negotiates features {:#x}, not {:#x}",
+                          features_, features);
+    }
+    VHOSTD_TRY(set_inflight());
+    VHOSTD_TRY(set_memory());
+    for (uint16_t i = 0; i < queues_.size(); ++i) {
+        // QEMU's vhost_virtqueue_stop found the back-end gone: it restarts each ring from what
+        // it can know (vring_setup.hpp); the inflight region holds the rest.
+        bases_[i] = reconnect_base(queues_[i].ring(), bases_[i]);
+        VHOSTD_TRY(start_vring(connection_, i, queues_[i].ring(), bases_[i],
+                               has_feature(vu::kFeatureProtocolFeatures)));
+    }
+    if (has_protocol_feature(pf::kStatus)) {
+        VHOSTD_TRY(set_status(status_ | virtio::status::kDriverOk));
+    }
+    return {};
+}
+
+bool BlkClient::peer_closed() const {
+    if (!connection_.connected()) {
+        return true;
+    }
+    pollfd pfd{connection_.fd(), POLLRDHUP, 0};
+    return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+Result<void> BlkClient::set_inflight() {
+    if (!options_.inflight) {
+        return {};
+    }
+    if (!has_protocol_feature(pf::kInflightShmfd)) {
+        return make_error(ENOTSUP, "the back-end does not offer INFLIGHT_SHMFD");
+    }
+    // As QEMU's vhost-user-blk: the region is asked for once (per device reset) and kept.
+    if (!inflight_) {
+        inflight_ =
+            VHOSTD_TRY(InflightFd::get(connection_, options_.num_queues, options_.queue_size));
+    }
+    return inflight_->set(connection_);
 }
 
 Result<void> BlkClient::open_backend_channel() {
@@ -74,11 +126,15 @@ Result<vu::BackendRequest> BlkClient::wait_backend_request() {
 
 Result<void> BlkClient::negotiate() {
     offered_features_ = VHOSTD_TRY(connection_.call_u64(vu::Request::get_features));
-    features_ = offered_features_ & options_.features;
+    const uint64_t wanted =
+        options_.features | (options_.packed ? virtio::bit(virtio::feature::kRingPacked) : 0);
+    features_ = offered_features_ & wanted;
     const bool protocol = (features_ & virtio::bit(vu::kFeatureProtocolFeatures)) != 0;
     if (protocol) {
         offered_protocol_ = VHOSTD_TRY(connection_.call_u64(vu::Request::get_protocol_features));
-        protocol_ = offered_protocol_ & options_.protocol_features;
+        const uint64_t wanted_protocol =
+            options_.protocol_features | (options_.inflight ? virtio::bit(pf::kInflightShmfd) : 0);
+        protocol_ = offered_protocol_ & wanted_protocol;
         VHOSTD_TRY(connection_.request_with(vu::Request::set_protocol_features, protocol_));
         // REPLY_ACK applies from the first request after it was negotiated.
         connection_.set_reply_ack(has_protocol_feature(pf::kReplyAck));
@@ -196,10 +252,12 @@ Result<void> BlkClient::start_queues() {
         for (uint16_t i = 0; i < options_.num_queues; ++i) {
             BlkQueue::Options q;
             q.size = options_.queue_size;
+            q.packed = packed();
             q.event_idx = has_feature(virtio::feature::kEventIdx);
             q.indirect = indirect_;
             q.max_data_segments = options_.max_data_segments;
             queues_.push_back(VHOSTD_TRY(BlkQueue::create(ram_, q)));
+            bases_.push_back(initial_base(queues_.back().ring()));
         }
     }
     for (uint16_t i = 0; i < queues_.size(); ++i) {
@@ -215,28 +273,16 @@ Result<void> BlkClient::start_queue(uint16_t index) {
     if (index >= queues_.size()) {
         return make_error(EINVAL, "queue {} does not exist", index);
     }
-    DriverQueue& ring = queues_[index].ring();
+    const DriverQueue& ring = queues_[index].ring();
+    // A split ring continues where the driver stands; a packed one where it last stopped.
+    const uint32_t base = ring.packed() ? bases_[index] : ring.avail_idx();
     VHOSTD_TRY(
-        connection_.request_with(vu::Request::set_vring_num, vu::VringState{index, ring.size()}));
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_base,
-                                        vu::VringState{index, ring.avail_idx()}));
-    const vu::VringAddr addr{
-        index, 0, ring.desc_user_addr(), ring.used_user_addr(), ring.avail_user_addr(), 0};
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_addr, addr));
-    const int call = ring.call_fd();
-    const int kick = ring.kick_fd();
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_call, uint64_t{index}, {&call, 1}));
-    // The ring starts when its kick fd arrives (vhost-user.rst, "Starting and stopping rings").
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_kick, uint64_t{index}, {&kick, 1}));
-    // With VHOST_USER_F_PROTOCOL_FEATURES rings start disabled until SET_VRING_ENABLE.
-    if (has_feature(vu::kFeatureProtocolFeatures)) {
-        VHOSTD_TRY(
-            connection_.request_with(vu::Request::set_vring_enable, vu::VringState{index, 1}));
-    }
+        start_vring(connection_, index, ring, base, has_feature(vu::kFeatureProtocolFeatures)));
+    bases_[index] = base;
     return {};
 }
 
-Result<uint16_t> BlkClient::stop_queue(uint16_t index) {
+Result<uint32_t> BlkClient::stop_queue(uint16_t index) {
     const Message reply = VHOSTD_TRY(
         connection_.call(vu::Request::get_vring_base, bytes_of(vu::VringState{index, 0})));
     const auto state = VHOSTD_TRY(reply.as<vu::VringState>());
@@ -244,7 +290,10 @@ Result<uint16_t> BlkClient::stop_queue(uint16_t index) {
         return make_error(EPROTO, "GET_VRING_BASE for queue {} answered for queue {}", index,
                           state.index);
     }
-    return static_cast<uint16_t>(state.num);
+    if (index < bases_.size()) {
+        bases_[index] = state.num;
+    }
+    return state.num;
 }
 
 Result<void> BlkClient::stop_queues() {

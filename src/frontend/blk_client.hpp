@@ -1,7 +1,9 @@
 // BlkClient: a vhost-user-blk frontend (what QEMU does for a vhost-user-blk-pci device):
-// negotiates features, hands over guest RAM and virtqueues, and drives virtio-blk requests
-// through per-queue BlkQueues. connect() runs every setup step; open() + the step methods let
-// tests interleave their own messages. Synchronous helpers wrap the async path for tests.
+// negotiates features, hands over guest RAM and virtqueues (split or packed), keeps the
+// back-end's inflight region across back-end restarts and reconnects to a restarted back-end
+// with it, and drives virtio-blk requests through per-queue BlkQueues. connect() runs every
+// setup step; open() + the step methods let tests interleave their own messages. Synchronous
+// helpers wrap the async path for tests.
 #pragma once
 
 #include <chrono>
@@ -18,6 +20,7 @@
 #include "frontend/blk_queue.hpp"
 #include "frontend/connection.hpp"
 #include "frontend/guest_ram.hpp"
+#include "frontend/inflight_fd.hpp"
 #include "spec/vhost_user.hpp"
 #include "spec/virtio.hpp"
 
@@ -63,6 +66,11 @@ class BlkClient {
         uint64_t protocol_features = kDefaultProtocolFeatures;
         // Send requests as indirect tables when VIRTIO_RING_F_INDIRECT_DESC is negotiated.
         bool indirect = false;
+        // Ack VIRTIO_F_RING_PACKED when offered: every queue is then a packed ring.
+        bool packed = false;
+        // Negotiate INFLIGHT_SHMFD and keep the back-end's inflight region (GET_INFLIGHT_FD
+        // once, SET_INFLIGHT_FD on every connection), so reconnect() loses no request.
+        bool inflight = false;
         MemoryMode memory_mode = MemoryMode::set_mem_table;
         // Guest RAM for the synchronous helpers' data (largest read()/write()).
         uint64_t bounce_size = uint64_t{1} << 20;
@@ -79,14 +87,17 @@ class BlkClient {
     // GET_FEATURES, GET/SET_PROTOCOL_FEATURES, SET_OWNER, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS,
     // GET_CONFIG, SET_FEATURES (and SET_STATUS FEATURES_OK when STATUS is negotiated).
     Result<void> negotiate();
+    // With `inflight` negotiated: GET_INFLIGHT_FD the first time, then SET_INFLIGHT_FD.
+    Result<void> set_inflight();
     // SET_MEM_TABLE, or ADD_MEM_REG per region, for every region of ram().
     Result<void> set_memory();
     // Creates the queues (first call) and, per queue: SET_VRING_NUM/BASE/ADDR/CALL/KICK and
     // SET_VRING_ENABLE; then SET_STATUS DRIVER_OK when STATUS is negotiated.
     Result<void> start_queues();
     Result<void> start_queue(uint16_t index);
-    // GET_VRING_BASE: stops the ring; returns the back-end's next avail index.
-    Result<uint16_t> stop_queue(uint16_t index);
+    // GET_VRING_BASE: stops the ring; returns the back-end's base (split: next avail index;
+    // packed: both positions), which the next start_queue() sends back.
+    Result<uint32_t> stop_queue(uint16_t index);
     Result<void> stop_queues();
     // VHOST_USER_RESET_DEVICE (needs the RESET_DEVICE protocol feature).
     Result<void> reset_device();
@@ -100,6 +111,14 @@ class BlkClient {
     Result<vhost_user::BackendRequest> wait_backend_request();
     // Closes the socket; queues and RAM stay for inspection.
     void disconnect() { connection_.close(); }
+    // The back-end went away (its socket closed) and comes back on the same path: connects
+    // again (retrying for up to the connect timeout), negotiates the same features, hands back
+    // the inflight region, the memory and every queue at the base QEMU would send (requests
+    // in flight stay in flight: the back-end resubmits them). Safe while other threads drive
+    // the queues' requests: it reads ring state, never writes it.
+    Result<void> reconnect();
+    // The back-end closed the connection (or it is closed).
+    [[nodiscard]] bool peer_closed() const;
 
     // --- negotiated state ---
     [[nodiscard]] uint64_t offered_features() const { return offered_features_; }
@@ -116,6 +135,8 @@ class BlkClient {
     [[nodiscard]] uint64_t max_mem_slots() const { return max_mem_slots_; }  // 0 if not asked
     [[nodiscard]] const BlkConfig& config() const { return config_; }
     [[nodiscard]] bool uses_indirect() const { return indirect_; }
+    [[nodiscard]] bool packed() const { return has_feature(virtio::feature::kRingPacked); }
+    [[nodiscard]] const std::optional<InflightFd>& inflight() const { return inflight_; }
     [[nodiscard]] const Options& options() const { return options_; }
 
     [[nodiscard]] Connection& connection() { return connection_; }
@@ -156,6 +177,8 @@ class BlkClient {
     GuestRam ram_;
     GuestBuffer bounce_;
     std::vector<BlkQueue> queues_;
+    std::vector<uint32_t> bases_;  // by queue: the last base set or got (GET_VRING_BASE)
+    std::optional<InflightFd> inflight_;
     uint64_t offered_features_ = 0;
     uint64_t features_ = 0;
     uint64_t offered_protocol_ = 0;

@@ -9,6 +9,7 @@ namespace vhostd::frontend {
 Result<BlkQueue> BlkQueue::create(GuestRam& ram, const Options& options) {
     DriverQueue::Options ring_options;
     ring_options.size = options.size;
+    ring_options.packed = options.packed;
     ring_options.event_idx = options.event_idx;
     // Header and status byte ride in the same table as the data.
     const uint32_t chain_max = uint32_t{options.max_data_segments} + 2;

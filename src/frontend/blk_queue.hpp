@@ -32,6 +32,7 @@ class BlkQueue {
   public:
     struct Options {
         uint16_t size = 128;
+        bool packed = false;              // VIRTIO_F_RING_PACKED negotiated
         bool event_idx = false;           // VIRTIO_RING_F_EVENT_IDX negotiated
         bool indirect = false;            // send every request as an indirect table
         uint16_t max_data_segments = 32;  // per request

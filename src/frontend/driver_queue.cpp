@@ -32,6 +32,26 @@ void store(uint16_t* p, uint16_t v, std::memory_order order) {
 }  // namespace
 
 Result<DriverQueue> DriverQueue::create(GuestRam& ram, const Options& options) {
+    if (options.packed) {
+        DriverQueue q;
+        q.packed_ = std::make_unique<PackedDriverRing>(
+            VHOSTD_TRY(PackedDriverRing::create(ram, {.size = options.size,
+                                                      .event_idx = options.event_idx,
+                                                      .indirect_max = options.indirect_max})));
+        q.size_ = options.size;
+        q.event_idx_ = options.event_idx;
+        q.indirect_max_ = options.indirect_max;
+        const PackedDriverRing& r = *q.packed_;
+        q.desc_ = reinterpret_cast<VringDesc*>(r.desc_ring());
+        q.avail_ = ram.host(r.driver_event_gpa());
+        q.used_ = ram.host(r.device_event_gpa());
+        q.desc_gpa_ = r.desc_gpa();
+        q.avail_gpa_ = r.driver_event_gpa();
+        q.used_gpa_ = r.device_event_gpa();
+        q.kick_fd_ = VHOSTD_TRY(make_event_fd());
+        q.call_fd_ = VHOSTD_TRY(make_event_fd());
+        return q;
+    }
     // 2.7: queue size is a power of two, at most 32768.
     if (options.size == 0 || !std::has_single_bit(options.size) ||
         options.size > virtio::kMaxQueueSize) {
@@ -75,6 +95,9 @@ Result<DriverQueue> DriverQueue::create(GuestRam& ram, const Options& options) {
 
 std::optional<uint16_t> DriverQueue::add(std::span<const Segment> segments, uint64_t cookie,
                                          bool indirect) noexcept {
+    if (packed_) {
+        return packed_->add(segments, cookie, indirect);
+    }
     const size_t n = segments.size();
     if (n == 0 || num_free_ == 0) {
         return std::nullopt;
@@ -134,6 +157,9 @@ void DriverQueue::push_avail_raw(uint16_t head) noexcept {
 }
 
 bool DriverQueue::publish() noexcept {
+    if (packed_) {
+        return packed_->publish();
+    }
     if (shadow_avail_ == published_avail_) {
         return false;
     }
@@ -164,10 +190,16 @@ bool DriverQueue::publish_and_kick() noexcept {
 }
 
 bool DriverQueue::has_used() const noexcept {
+    if (packed_) {
+        return packed_->has_used();
+    }
     return load(used_field(kIdx), std::memory_order_acquire) != last_used_;
 }
 
 Result<size_t> DriverQueue::poll(std::span<UsedEntry> out) noexcept {
+    if (packed_) {
+        return packed_->poll(out);
+    }
     if (broken_ != nullptr) [[unlikely]] {
         return make_error(EPROTO, "virtqueue is broken: {}", broken_);
     }
@@ -209,6 +241,10 @@ Result<size_t> DriverQueue::poll(std::span<UsedEntry> out) noexcept {
 }
 
 void DriverQueue::disable_interrupts() noexcept {
+    if (packed_) {
+        packed_->disable_interrupts();
+        return;
+    }
     interrupts_ = false;
     if (event_idx_) {
         // 2.7.10: an event index just behind us is crossed only after 65535 more elements.
@@ -220,6 +256,9 @@ void DriverQueue::disable_interrupts() noexcept {
 }
 
 bool DriverQueue::enable_interrupts() noexcept {
+    if (packed_) {
+        return packed_->enable_interrupts();
+    }
     interrupts_ = true;
     if (event_idx_) {
         set_used_event(last_used_);

@@ -1,13 +1,16 @@
-// DriverQueue: the driver side of a split virtqueue (VIRTIO 1.2, 2.7) in GuestRam. Keeps the
-// descriptor free list, adds chains (direct or as an indirect table), publishes them to the
-// avail ring, kicks by the device's notification rules, and harvests the used ring. Also gives
-// raw access to every ring field so tests can feed a device hostile rings.
+// DriverQueue: the driver side of a virtqueue in GuestRam: a split ring (VIRTIO 1.2, 2.7), or a
+// packed one (2.8, PackedDriverRing) when asked. For a split ring it keeps the descriptor free
+// list, adds chains (direct or as an indirect table), publishes them to the avail ring, kicks by
+// the device's notification rules, and harvests the used ring; it also gives raw access to every
+// split ring field so tests can feed a device hostile rings (packed_ring() has the packed
+// equivalents).
 //
 // Single-threaded: one owner thread per queue; nothing on the request path allocates.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -15,28 +18,17 @@
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "frontend/guest_ram.hpp"
+#include "frontend/packed_driver_ring.hpp"
+#include "frontend/ring_types.hpp"
 #include "spec/virtio.hpp"
 
 namespace vhostd::frontend {
 
-// One buffer of a chain.
-struct Segment {
-    uint64_t gpa = 0;
-    uint32_t len = 0;
-    bool device_writable = false;
-};
-
-// A harvested used element.
-struct UsedEntry {
-    uint64_t cookie = 0;  // what add() was given
-    uint32_t len = 0;     // bytes the device says it wrote
-    uint16_t head = 0;
-};
-
 class DriverQueue {
   public:
     struct Options {
-        uint16_t size = 128;     // power of two, <= 32768
+        uint16_t size = 128;     // split: a power of two <= 32768; packed: any size <= 32768
+        bool packed = false;     // VIRTIO_F_RING_PACKED negotiated
         bool event_idx = false;  // VIRTIO_RING_F_EVENT_IDX negotiated
         // > 0: preallocate an indirect table of this many entries per descriptor, for add()
         // with `indirect` (VIRTIO_RING_F_INDIRECT_DESC negotiated).
@@ -48,12 +40,17 @@ class DriverQueue {
     static Result<DriverQueue> create(GuestRam& ram, const Options& options);
 
     [[nodiscard]] uint16_t size() const { return size_; }
+    [[nodiscard]] bool packed() const { return packed_ != nullptr; }
+    // The packed ring (packed() only): positions and raw access.
+    [[nodiscard]] PackedDriverRing& packed_ring() { return *packed_; }
+    [[nodiscard]] const PackedDriverRing& packed_ring() const { return *packed_; }
     [[nodiscard]] bool event_idx() const { return event_idx_; }
     [[nodiscard]] uint16_t indirect_max() const { return indirect_max_; }
     [[nodiscard]] int kick_fd() const { return kick_fd_.get(); }
     [[nodiscard]] int call_fd() const { return call_fd_.get(); }
     // Ring GPAs and this process's addresses of them (VHOST_USER_SET_VRING_ADDR takes the
-    // latter: front-end virtual addresses).
+    // latter: front-end virtual addresses). Packed: the descriptor ring, the driver event area
+    // (as "avail") and the device event area (as "used"), as QEMU sends them.
     [[nodiscard]] uint64_t desc_gpa() const { return desc_gpa_; }
     [[nodiscard]] uint64_t avail_gpa() const { return avail_gpa_; }
     [[nodiscard]] uint64_t used_gpa() const { return used_gpa_; }
@@ -61,8 +58,8 @@ class DriverQueue {
     [[nodiscard]] uint64_t avail_user_addr() const { return reinterpret_cast<uint64_t>(avail_); }
     [[nodiscard]] uint64_t used_user_addr() const { return reinterpret_cast<uint64_t>(used_); }
 
-    [[nodiscard]] uint16_t num_free() const { return num_free_; }
-    [[nodiscard]] uint16_t in_flight() const { return in_flight_; }
+    [[nodiscard]] uint16_t num_free() const { return packed_ ? packed_->free_slots() : num_free_; }
+    [[nodiscard]] uint16_t in_flight() const { return packed_ ? packed_->in_flight() : in_flight_; }
 
     // --- request path ---
     // Writes a chain and queues its head for the avail ring; the device sees it after
@@ -93,9 +90,9 @@ class DriverQueue {
     // ETIMEDOUT if none arrive in time.
     Result<void> wait(std::chrono::milliseconds timeout) noexcept;
 
-    [[nodiscard]] const char* broken() const { return broken_; }
+    [[nodiscard]] const char* broken() const { return packed_ ? packed_->broken() : broken_; }
 
-    // --- raw access: bypasses the free list and in-flight bookkeeping ---
+    // --- raw access to a split ring: bypasses the free list and in-flight bookkeeping ---
     // Tests that use these should not mix them with add()/poll() on the same descriptors.
     [[nodiscard]] virtio::VringDesc* desc_table() const { return desc_; }
     void write_desc(uint16_t index, const virtio::VringDesc& desc) const noexcept;
@@ -159,6 +156,7 @@ class DriverQueue {
 
     UniqueFd kick_fd_;
     UniqueFd call_fd_;
+    std::unique_ptr<PackedDriverRing> packed_;  // set for a packed ring
 };
 
 }  // namespace vhostd::frontend

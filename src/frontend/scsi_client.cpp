@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "frontend/mem_table.hpp"
+#include "frontend/vring_setup.hpp"
 
 namespace vhostd::frontend {
 
@@ -37,11 +38,13 @@ Result<std::unique_ptr<ScsiClient>> ScsiClient::connect(const Options& options) 
     std::unique_ptr<ScsiClient> client(
         new ScsiClient(options, std::move(connection), std::move(ram)));
     VHOSTD_TRY(client->negotiate());
+    VHOSTD_TRY(client->set_inflight());
     VHOSTD_TRY(client->set_memory());
     const uint16_t total = scsi::kFirstRequestQueue + options.request_queues;
     for (uint16_t i = 0; i < total; ++i) {
         Queue q{.ring = VHOSTD_TRY(DriverQueue::create(
                     client->ram_, {.size = options.queue_size,
+                                   .packed = client->has_feature(virtio::feature::kRingPacked),
                                    .event_idx = client->has_feature(virtio::feature::kEventIdx)}))};
         q.slots = VHOSTD_TRY(client->ram_.alloc(options.queue_size * kSlotStride, 4096));
         q.data = VHOSTD_TRY(
@@ -51,10 +54,11 @@ Result<std::unique_ptr<ScsiClient>> ScsiClient::connect(const Options& options) 
         }
         q.done.resize(options.queue_size);
         q.data_in_length.resize(options.queue_size);
+        client->bases_.push_back(initial_base(q.ring));
         client->queues_.push_back(std::move(q));
     }
     for (uint16_t i = 0; i < total; ++i) {
-        VHOSTD_TRY(client->start_queue(i));
+        VHOSTD_TRY(client->start_queue(i, client->bases_[i]));
     }
     if ((client->protocol_ & virtio::bit(pf::kStatus)) != 0) {
         namespace st = virtio::status;
@@ -69,15 +73,55 @@ Result<std::unique_ptr<ScsiClient>> ScsiClient::connect(const Options& options) 
     return client;
 }
 
+Result<void> ScsiClient::reconnect() {
+    connection_.close();
+    connection_ = VHOSTD_TRY(Connection::connect(options_.socket_path, options_.connection));
+    const uint64_t features = features_;
+    VHOSTD_TRY(negotiate());
+    if (features_ != features) {
+        return make_error(ENOTSUP, "the back-end now negotiates features {:#x}, not {:#x}",
+                          features_, features);
+    }
+    VHOSTD_TRY(set_inflight());
+    VHOSTD_TRY(set_memory());
+    for (uint16_t i = 0; i < queues_.size(); ++i) {
+        bases_[i] = reconnect_base(queues_[i].ring, bases_[i]);
+        VHOSTD_TRY(start_queue(i, bases_[i]));
+    }
+    if ((protocol_ & virtio::bit(pf::kStatus)) != 0) {
+        namespace st = virtio::status;
+        const uint64_t status = st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk;
+        VHOSTD_TRY(connection_.request_with(vu::Request::set_status, status));
+    }
+    return {};
+}
+
+Result<void> ScsiClient::set_inflight() {
+    if (!options_.inflight) {
+        return {};
+    }
+    if ((protocol_ & virtio::bit(pf::kInflightShmfd)) == 0) {
+        return make_error(ENOTSUP, "the back-end does not offer INFLIGHT_SHMFD");
+    }
+    if (!inflight_) {
+        const auto queues =
+            static_cast<uint16_t>(scsi::kFirstRequestQueue + options_.request_queues);
+        inflight_ = VHOSTD_TRY(InflightFd::get(connection_, queues, options_.queue_size));
+    }
+    return inflight_->set(connection_);
+}
+
 Result<void> ScsiClient::negotiate() {
     offered_ = VHOSTD_TRY(connection_.call_u64(vu::Request::get_features));
-    features_ = offered_ & options_.features;
+    features_ = offered_ & (options_.features |
+                            (options_.packed ? virtio::bit(virtio::feature::kRingPacked) : 0));
     if ((features_ & virtio::bit(vu::kFeatureProtocolFeatures)) == 0) {
         return make_error(ENOTSUP, "back-end offers no protocol features");
     }
     const uint64_t offered_protocol =
         VHOSTD_TRY(connection_.call_u64(vu::Request::get_protocol_features));
-    protocol_ = offered_protocol & kProtocolFeatures;
+    protocol_ = offered_protocol &
+                (kProtocolFeatures | (options_.inflight ? virtio::bit(pf::kInflightShmfd) : 0));
     VHOSTD_TRY(connection_.request_with(vu::Request::set_protocol_features, protocol_));
     connection_.set_reply_ack((protocol_ & virtio::bit(pf::kReplyAck)) != 0);
     VHOSTD_TRY(connection_.request(vu::Request::set_owner));
@@ -109,20 +153,8 @@ Result<void> ScsiClient::set_memory() {
     return send_mem_table(connection_, ram_.regions());
 }
 
-Result<void> ScsiClient::start_queue(uint16_t index) {
-    DriverQueue& ring = queues_[index].ring;
-    VHOSTD_TRY(
-        connection_.request_with(vu::Request::set_vring_num, vu::VringState{index, ring.size()}));
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_base,
-                                        vu::VringState{index, ring.avail_idx()}));
-    const vu::VringAddr addr{
-        index, 0, ring.desc_user_addr(), ring.used_user_addr(), ring.avail_user_addr(), 0};
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_addr, addr));
-    const int call = ring.call_fd();
-    const int kick = ring.kick_fd();
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_call, uint64_t{index}, {&call, 1}));
-    VHOSTD_TRY(connection_.request_with(vu::Request::set_vring_kick, uint64_t{index}, {&kick, 1}));
-    return connection_.request_with(vu::Request::set_vring_enable, vu::VringState{index, 1});
+Result<void> ScsiClient::start_queue(uint16_t index, uint32_t base) {
+    return start_vring(connection_, index, queues_[index].ring, base, true);
 }
 
 uint8_t* ScsiClient::slot_host(Queue& q, uint16_t slot, uint64_t offset) const {

@@ -1,8 +1,9 @@
 // ScsiClient: a vhost-user-scsi frontend (what QEMU does for a vhost-user-scsi-pci device)
 // for integration tests: negotiates, hands over guest RAM and the control, event and request
-// queues, and speaks virtio-scsi on them: commands (synchronous, or several in flight at
-// once), task management, asynchronous notification queries, hot-plug events, and raw
-// chains for hostile tests.
+// queues (split or packed), and speaks virtio-scsi on them: commands (synchronous, or several
+// in flight at once), task management, asynchronous notification queries, hot-plug events, and
+// raw chains for hostile tests. With the inflight region it reconnects to a restarted
+// back-end without losing a command (QEMU 7.2 cannot do that for vhost-user-scsi).
 #pragma once
 
 #include <array>
@@ -18,6 +19,7 @@
 #include "frontend/connection.hpp"
 #include "frontend/driver_queue.hpp"
 #include "frontend/guest_ram.hpp"
+#include "frontend/inflight_fd.hpp"
 #include "spec/virtio.hpp"
 #include "spec/virtio_scsi.hpp"
 
@@ -68,6 +70,8 @@ class ScsiClient {
         uint64_t features = kDefaultFeatures;
         uint32_t data_per_slot = 64 * 1024;  // data buffer of each in-flight command
         uint16_t event_buffers = 8;          // posted on the event queue at start (Linux: 8)
+        bool packed = false;                 // ack VIRTIO_F_RING_PACKED when offered
+        bool inflight = false;  // keep the back-end's inflight region (for reconnect())
         std::chrono::milliseconds io_timeout{5000};
     };
 
@@ -85,6 +89,12 @@ class ScsiClient {
     [[nodiscard]] Connection& connection() { return connection_; }
     // Queue by virtio index: 0 control, 1 event, 2.. requests.
     [[nodiscard]] DriverQueue& ring(uint16_t index) { return queues_.at(index).ring; }
+
+    // The back-end went away and comes back on the same socket: connects again, negotiates
+    // the same features, hands back the inflight region, memory and queues (commands in
+    // flight stay in flight: the back-end resubmits them).
+    Result<void> reconnect();
+    [[nodiscard]] const std::optional<InflightFd>& inflight() const { return inflight_; }
 
     // --- commands ---
     // Sends and waits.
@@ -123,8 +133,9 @@ class ScsiClient {
 
     ScsiClient(Options options, Connection connection, GuestRam ram);
     Result<void> negotiate();
+    Result<void> set_inflight();
     Result<void> set_memory();
-    Result<void> start_queue(uint16_t index);
+    Result<void> start_queue(uint16_t index, uint32_t base);
     Result<void> post_event_buffer(uint16_t slot);
     Result<uint16_t> send(Queue& q, std::span<const Segment> segments, uint16_t slot);
     Result<uint32_t> wait_slot(Queue& q, uint16_t slot);
@@ -141,6 +152,8 @@ class ScsiClient {
     uint64_t features_ = 0;
     uint64_t protocol_ = 0;
     uint64_t queue_num_ = 1;
+    std::optional<InflightFd> inflight_;
+    std::vector<uint32_t> bases_;  // by queue: the last base set
 };
 
 }  // namespace vhostd::frontend

@@ -158,13 +158,17 @@ struct ConfigHeader {
 };
 static_assert(sizeof(ConfigHeader) == 12);
 
+// GET_INFLIGHT_FD / SET_INFLIGHT_FD. vhost-user.rst lists 20 bytes of fields; QEMU and DPDK
+// send (and QEMU expects in the reply) their C struct, padded to 24.
 struct Inflight {
     uint64_t mmap_size;
     uint64_t mmap_offset;
     uint16_t num_queues;
     uint16_t queue_size;
+    uint32_t padding;
 };
-static_assert(sizeof(Inflight) == 20);
+static_assert(sizeof(Inflight) == 24);
+constexpr size_t kInflightUnpaddedSize = 20;
 
 #pragma pack(pop)
 

@@ -1,5 +1,6 @@
 // Constants and wire layouts from the VIRTIO 1.2 specification that every virtio device and
-// transport shares: feature bits, device status, split-ring structures. Little-endian host.
+// transport shares: feature bits, device status, split- and packed-ring structures.
+// Little-endian host.
 #pragma once
 
 #include <bit>
@@ -87,5 +88,45 @@ constexpr uint64_t kUsedAlign = 4;
 constexpr bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx) {
     return static_cast<uint16_t>(new_idx - event - 1) < static_cast<uint16_t>(new_idx - old_idx);
 }
+
+// Packed virtqueue (spec 2.8): one descriptor ring the driver and the device both write, and
+// two event suppression structures. Any queue size up to 2^15 (no power of two needed).
+constexpr uint32_t kMaxPackedQueueSize = 32768;
+
+struct PackedDesc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t id;  // buffer ID: meaningful in a chain's last descriptor and in used descriptors
+    uint16_t flags;
+};
+static_assert(sizeof(PackedDesc) == 16);
+
+// 2.8.1: a descriptor is available when AVAIL matches the driver's wrap counter and USED does
+// not; used when both match the device's wrap counter.
+namespace desc_flags {
+constexpr uint16_t kAvail = 1U << 7;
+constexpr uint16_t kUsed = 1U << 15;
+}  // namespace desc_flags
+
+// 2.8.10 / 2.8.14: struct pvirtq_event_suppress (driver area and device area alike).
+struct EventSuppress {
+    uint16_t off_wrap;  // bits 0-14: descriptor offset; bit 15: wrap counter
+    uint16_t flags;     // bits 0-1: RING_EVENT_FLAGS_*; the rest reserved
+};
+static_assert(sizeof(EventSuppress) == 4);
+
+namespace ring_event {
+constexpr uint16_t kEnable = 0x0;
+constexpr uint16_t kDisable = 0x1;
+constexpr uint16_t kDesc = 0x2;  // only with VIRTIO_RING_F_EVENT_IDX
+constexpr uint16_t kFlagsMask = 0x3;
+}  // namespace ring_event
+
+// 2.8.10.1: the descriptor ring is 16-byte aligned, each event structure 4-byte aligned.
+constexpr uint64_t packed_desc_ring_bytes(uint32_t size) {
+    return uint64_t{16} * size;
+}
+constexpr uint64_t kEventSuppressBytes = 4;
+constexpr uint64_t kEventSuppressAlign = 4;
 
 }  // namespace vhostd::virtio

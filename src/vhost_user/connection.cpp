@@ -163,7 +163,7 @@ void Connection::on_response(Session::Response response) {
         return;  // closed meanwhile: nobody to tell
     }
     if (response.reply) {
-        writer_.enqueue(*response.reply);
+        writer_.enqueue(std::move(*response.reply));
     }
     if (response.close) {
         closing_ = true;

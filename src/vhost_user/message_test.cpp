@@ -226,6 +226,44 @@ TEST(MessageWriter, BuffersWhatTheSocketCannotTakeAndFlushesLater) {
     }
 }
 
+TEST(MessageWriter, ReplyFdsTravelWithTheirMessageOnly) {
+    SocketPair p;
+    MessageWriter writer;
+    writer.enqueue(Message::reply_u64(Request::get_features, 1));
+    Message with_fd = Message::reply_u64(Request::get_inflight_fd, 2);
+    with_fd.fds.push_back(std::move(*make_event_fd()));
+    writer.enqueue(std::move(with_fd));
+    writer.enqueue(Message::reply_u64(Request::get_features, 3));
+    ASSERT_TRUE(writer.flush(p.back.get()));
+    EXPECT_FALSE(writer.pending());
+    // Three messages of 20 bytes; the fd arrives with the second one's first byte.
+    for (int i = 0; i < 3; ++i) {
+        std::byte buf[20];
+        iovec iov{buf, sizeof(buf)};
+        alignas(cmsghdr) std::byte control[CMSG_SPACE(sizeof(int) * 4)];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+        ASSERT_EQ(::recvmsg(p.front.get(), &msg, MSG_WAITALL), 20);
+        const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        if (i == 1) {
+            ASSERT_NE(cmsg, nullptr);
+            EXPECT_EQ(cmsg->cmsg_type, SCM_RIGHTS);
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
+            EXPECT_TRUE(adopt_peer_event_fd(fd).has_value());
+            ::close(fd);
+        } else {
+            EXPECT_EQ(cmsg, nullptr) << i;
+        }
+        uint64_t v;
+        std::memcpy(&v, buf + 12, 8);
+        EXPECT_EQ(v, static_cast<uint64_t>(i + 1));
+    }
+}
+
 TEST(MessageWriter, ReportsADeadPeer) {
     SocketPair p;
     p.front.reset();

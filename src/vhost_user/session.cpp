@@ -29,18 +29,18 @@ bool has_own_reply(Request request) {
         case Request::get_config:
         case Request::get_max_mem_slots:
         case Request::get_status:
+        case Request::get_inflight_fd:
             return true;
         default:
             return false;
     }
 }
 
-// Feature bits this transport cannot honour whatever the device offers: packed rings (we
-// translate split rings only), ACCESS_PLATFORM (needs IOTLB messages) and LOG_ALL (needs the
-// dirty log for migration).
-constexpr uint64_t kTransportUnsupported = bit(virtio::feature::kRingPacked) |
-                                           bit(virtio::feature::kAccessPlatform) |
-                                           bit(kFeatureLogAll) | bit(kFeatureProtocolFeatures);
+// Feature bits this transport cannot honour whatever the device offers: ACCESS_PLATFORM (needs
+// IOTLB messages) and LOG_ALL (needs the dirty log for migration). Ring layouts (split, and
+// packed when the device offers VIRTIO_F_RING_PACKED) are both served.
+constexpr uint64_t kTransportUnsupported =
+    bit(virtio::feature::kAccessPlatform) | bit(kFeatureLogAll) | bit(kFeatureProtocolFeatures);
 
 }  // namespace
 
@@ -65,7 +65,7 @@ uint64_t Session::offered_features() const {
 uint64_t Session::offered_protocol_features() {
     using namespace protocol_feature;
     return bit(kMq) | bit(kReplyAck) | bit(kBackendReq) | bit(kConfig) | bit(kConfigureMemSlots) |
-           bit(kResetDevice) | bit(kStatus);
+           bit(kResetDevice) | bit(kStatus) | bit(kInflightShmfd);
 }
 
 uint8_t Session::device_status() const {
@@ -201,6 +201,10 @@ Result<Session::Step> Session::dispatch(Message& m) {
             return set_backend_req_fd(m);
         case Request::get_status:
             return reply_u64(m, device_status());
+        case Request::get_inflight_fd:
+            return get_inflight_fd(m);
+        case Request::set_inflight_fd:
+            return set_inflight_fd(m);
         case Request::set_log_base:
         case Request::set_log_fd:
         case Request::send_rarp:
@@ -212,11 +216,9 @@ Result<Session::Step> Session::dispatch(Message& m) {
         case Request::postcopy_advise:
         case Request::postcopy_listen:
         case Request::postcopy_end:
-        case Request::get_inflight_fd:
-        case Request::set_inflight_fd:
         case Request::gpu_set_socket:
         case Request::vring_kick:
-            // Gated by features (LOG_ALL, LOG_SHMFD, INFLIGHT_SHMFD, ...) we never offer.
+            // Gated by features (LOG_ALL, LOG_SHMFD, PAGEFAULT, ...) we never offer.
             return make_error(ENOTSUP, "{} is not supported (its feature is not offered)",
                               m.name());
         case Request::none:
@@ -313,6 +315,9 @@ Result<Session::Step> Session::reset_device(const Message& m) {
             ring.reset();
         }
         status_ = 0;
+        // The rings start over: what the region says about the old ones no longer applies
+        // (QEMU asks for a new region after a reset).
+        inflight_.reset();
         device_.reset();
         return std::nullopt;
     });
@@ -458,6 +463,7 @@ void Session::begin_teardown() {
         owner_ = false;
         status_ = 0;
         backend_channel_.close();
+        inflight_.reset();  // the frontend keeps its fd for the next connection
         device_.reset();
         torn_down_ = true;
         auto done = std::move(disconnect_done_);

@@ -21,6 +21,7 @@
 #include "vhost_user/message.hpp"
 #include "vhost_user/vring.hpp"
 #include "virtio/device.hpp"
+#include "virtio/inflight_region.hpp"
 #include "virtio/queue_control.hpp"
 
 namespace vhostd::vhost_user {
@@ -77,6 +78,10 @@ class Session {
     [[nodiscard]] const guest_memory::GuestMemory::Ptr& memory() const { return memory_; }
     [[nodiscard]] uint16_t num_queues() const { return static_cast<uint16_t>(vrings_.size()); }
     [[nodiscard]] const Vring& vring(uint16_t index) const { return vrings_.at(index); }
+    // The inflight region (GET/SET_INFLIGHT_FD), or null.
+    [[nodiscard]] const std::shared_ptr<virtio::InflightRegion>& inflight() const {
+        return inflight_;
+    }
 
   private:
     // The result of a request: success with an explicit reply or without one, or failure.
@@ -114,6 +119,13 @@ class Session {
     Result<Step> reply_u64(const Message& m, uint64_t value);
     Result<Step> replace_memory(Result<guest_memory::GuestMemory::Ptr> next);
 
+    // Inflight tracking (session_inflight.cpp).
+    Result<Step> get_inflight_fd(const Message& m);
+    Result<Step> set_inflight_fd(Message& m);
+    [[nodiscard]] virtio::InflightLayout inflight_layout() const;
+    // Ring `index`'s slice of the inflight region (empty without one, or beyond its queues).
+    [[nodiscard]] virtio::InflightSlot inflight_slot(uint16_t index) const;
+
     // Ring requests (session_vring.cpp).
     Result<uint16_t> ring_index(uint64_t index) const;
     Result<Step> set_vring_num(const Message& m);
@@ -126,6 +138,8 @@ class Session {
     Result<Step> set_vring_enable(const Message& m);
 
     // Ring start/stop (session_vring.cpp).
+    // VIRTIO_F_RING_PACKED was negotiated: every ring is packed (virtio 2.8).
+    [[nodiscard]] bool packed_ring() const;
     [[nodiscard]] bool protocol_features_acked() const;
     // Spec "Ring states": kicked, sized, addressed, memory present, and enabled when
     // PROTOCOL_FEATURES was negotiated (rings start enabled otherwise).
@@ -134,6 +148,8 @@ class Session {
     Result<void> start_if_ready(uint16_t index);
     // SET_VRING_ADDR's checks: alignment, no overlap with the used ring, inside memory.
     [[nodiscard]] Result<void> check_ring_addresses(uint16_t index, const VringAddr& addr) const;
+    [[nodiscard]] Result<void> check_packed_ring_addresses(uint16_t index,
+                                                           const VringAddr& addr) const;
     // After a memory change: starts every ready ring; failures are logged (a ring whose memory
     // is momentarily absent waits for the next table).
     void start_ready_rings();
@@ -154,6 +170,8 @@ class Session {
     bool warned_unsealed_ = false;  // the unsealed-memory warning is logged once
     uint8_t status_ = 0;
     BackendChannel backend_channel_;
+    // Where queues record their requests in flight; kept by the frontend across our restarts.
+    std::shared_ptr<virtio::InflightRegion> inflight_;
 
     std::optional<Current> current_;
     size_t stops_pending_ = 0;

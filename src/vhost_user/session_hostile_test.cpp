@@ -52,7 +52,7 @@ TEST_F(SessionHostileTest, WrongPayloadSizesAreRejected) {
         {Request::set_vring_kick, 8},  {Request::set_vring_call, 8},
         {Request::set_vring_err, 8},   {Request::set_vring_enable, 8},
         {Request::set_status, 8},      {Request::add_mem_reg, 40},
-        {Request::rem_mem_reg, 40},
+        {Request::rem_mem_reg, 40},    {Request::set_inflight_fd, 24},
     };
     for (const auto& [request, size] : requests) {
         SCOPED_TRACE(to_string(request));
@@ -67,9 +67,10 @@ TEST_F(SessionHostileTest, WrongPayloadSizesAreRejected) {
 TEST_F(SessionHostileTest, MalformedRequestsWithOwnRepliesCloseTheConnection) {
     // GET_* have no failure value: the connection closes instead.
     const Sized requests[] = {
-        {Request::get_features, 0},  {Request::get_protocol_features, 0},
-        {Request::get_queue_num, 0}, {Request::get_max_mem_slots, 0},
-        {Request::get_status, 0},    {Request::get_vring_base, 8},
+        {Request::get_features, 0},     {Request::get_protocol_features, 0},
+        {Request::get_queue_num, 0},    {Request::get_max_mem_slots, 0},
+        {Request::get_status, 0},       {Request::get_vring_base, 8},
+        {Request::get_inflight_fd, 24},
     };
     for (const auto& [request, size] : requests) {
         SCOPED_TRACE(to_string(request));
@@ -330,11 +331,10 @@ TEST_F(SessionHostileTest, UnknownAndUnsupportedRequestsAreRefused) {
         expect_failed(call(make_request(static_cast<Request>(code), {}, event_fds(1, &numbers),
                                         kVersion | kFlagNeedReply)));
     }
-    // Requests gated by features we do not offer; fds (log, backend channel, inflight) closed.
-    for (Request r : {Request::set_log_base, Request::set_log_fd, Request::set_inflight_fd,
-                      Request::get_inflight_fd, Request::iotlb_msg, Request::postcopy_advise,
-                      Request::set_vring_endian, Request::vring_kick, Request::send_rarp,
-                      Request::net_set_mtu, Request::gpu_set_socket}) {
+    // Requests gated by features we do not offer; fds (log, backend channel) closed.
+    for (Request r : {Request::set_log_base, Request::set_log_fd, Request::iotlb_msg,
+                      Request::postcopy_advise, Request::set_vring_endian, Request::vring_kick,
+                      Request::send_rarp, Request::net_set_mtu, Request::gpu_set_socket}) {
         SCOPED_TRACE(to_string(r));
         expect_failed(call_sized(r, 8, event_fds(1, &numbers)));
     }

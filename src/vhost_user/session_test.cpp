@@ -32,16 +32,18 @@ TEST_F(SessionTest, OffersDeviceFeaturesAndProtocolFeatures) {
     using namespace protocol_feature;
     EXPECT_EQ(reply_u64(call_empty(Request::get_protocol_features)),
               bit(kMq) | bit(kReplyAck) | bit(kBackendReq) | bit(kConfig) |
-                  bit(kConfigureMemSlots) | bit(kResetDevice) | bit(kStatus));
+                  bit(kConfigureMemSlots) | bit(kResetDevice) | bit(kStatus) | bit(kInflightShmfd));
     EXPECT_EQ(reply_u64(call_empty(Request::get_queue_num)), 2U);
     EXPECT_EQ(reply_u64(call_empty(Request::get_max_mem_slots)), 509U);
 }
 
 TEST_F(SessionTest, TransportMasksFeaturesItCannotHonour) {
-    device.features_ |= bit(virtio::feature::kRingPacked) | bit(virtio::feature::kAccessPlatform) |
-                        bit(kFeatureLogAll);
+    device.features_ |= bit(virtio::feature::kAccessPlatform) | bit(kFeatureLogAll);
     const uint64_t offered = reply_u64(call_empty(Request::get_features));
+    // Packed rings are the device's to offer (a controller's packed_ring): passed through.
     EXPECT_EQ(offered & bit(virtio::feature::kRingPacked), 0U);
+    device.features_ |= bit(virtio::feature::kRingPacked);
+    EXPECT_NE(reply_u64(call_empty(Request::get_features)) & bit(virtio::feature::kRingPacked), 0U);
     EXPECT_EQ(offered & bit(virtio::feature::kAccessPlatform), 0U);
     EXPECT_EQ(offered & bit(kFeatureLogAll), 0U);
 }
@@ -133,7 +135,7 @@ TEST_F(SessionTest, RingStartsOnlyOnceEnabledWithProtocolFeatures) {
     const auto& config = queues.config(0);
     EXPECT_EQ(config.index, 0);
     EXPECT_EQ(config.ring.size, kQueueSize);
-    EXPECT_EQ(config.last_avail_idx, 7);
+    EXPECT_EQ(config.base, 7U);
     EXPECT_EQ(config.ring.desc, host(desc_uva(0)));
     EXPECT_EQ(config.ring.avail, host(avail_uva(0)));
     EXPECT_EQ(config.ring.used, host(used_uva(0)));
@@ -188,7 +190,7 @@ TEST_F(SessionTest, DisableStopsTheRingAsynchronouslyAndEnableResumesIt) {
 
     expect_ok(call_with(Request::set_vring_enable, VringState{0, 1}));
     ASSERT_TRUE(queues.running(0));
-    EXPECT_EQ(queues.config(0).last_avail_idx, 15);
+    EXPECT_EQ(queues.config(0).base, 15U);
     EXPECT_FALSE(queues.contract_violated);
 }
 
@@ -214,7 +216,7 @@ TEST_F(SessionTest, GetVringBaseRepliesAfterTheQueueDrained) {
     kick.push_back(std::move(*make_event_fd()));
     expect_ok(call_with(Request::set_vring_kick, uint64_t{0}, std::move(kick)));
     ASSERT_TRUE(queues.running(0));
-    EXPECT_EQ(queues.config(0).last_avail_idx, 123);
+    EXPECT_EQ(queues.config(0).base, 123U);
 }
 
 TEST_F(SessionTest, GetVringBaseOfAStoppedRingRepliesAtOnce) {
@@ -251,8 +253,8 @@ TEST_F(SessionTest, MemoryTableChangeRestartsRunningRingsWhereTheyStopped) {
     expect_ok(pending->response);
     ASSERT_TRUE(queues.running(0));
     ASSERT_TRUE(queues.running(1));
-    EXPECT_EQ(queues.config(0).last_avail_idx, 7);
-    EXPECT_EQ(queues.config(1).last_avail_idx, 10);
+    EXPECT_EQ(queues.config(0).base, 7U);
+    EXPECT_EQ(queues.config(1).base, 10U);
     EXPECT_EQ(queues.config(0).memory, session->memory());
     EXPECT_NE(queues.config(0).ring.desc, old_desc);  // translated in the new mapping
     EXPECT_EQ(queues.config(0).ring.desc, host(desc_uva(0)));
@@ -460,7 +462,7 @@ TEST_F(SessionTest, SetVringKickOnARunningRingRestartsIt) {
     ASSERT_TRUE(pending->completed);
     expect_ok(pending->response);
     ASSERT_TRUE(queues.running(0));
-    EXPECT_EQ(queues.config(0).last_avail_idx, 8);
+    EXPECT_EQ(queues.config(0).base, 8U);
 }
 
 TEST_F(SessionTest, BrokenQueueSetsNeedsResetUntilTheRingIsReset) {

@@ -35,12 +35,15 @@ Result<Session::Step> Session::set_vring_num(const Message& m) {
     const auto state = VHOSTD_TRY(m.payload_as<VringState>());
     VHOSTD_TRY(m.expect_fds(0));
     const uint16_t index = VHOSTD_TRY(ring_index(state.index));
-    // Virtio 2.7: a split queue's size is a power of two, at most 32768; the device may allow
-    // less.
+    // Virtio 2.7: a split queue's size is a power of two, at most 32768; 2.8: a packed
+    // queue's is any size up to 32768. The device may allow less. (QEMU negotiates features
+    // first; a size that does not suit the layout finally negotiated fails at ring start.)
     const uint32_t max = std::min<uint32_t>(device_.max_queue_size(), virtio::kMaxSplitQueueSize);
-    if (state.num == 0 || state.num > max || !std::has_single_bit(state.num)) {
-        return make_error(EINVAL, "ring {}: size {} is not a power of two in 1..{}", index,
-                          state.num, max);
+    const bool packed_offered = (offered_features() & bit(virtio::feature::kRingPacked)) != 0;
+    const bool any_size = packed_ring() || (packed_offered && acked_features_ == 0);
+    if (state.num == 0 || state.num > max || (!any_size && !std::has_single_bit(state.num))) {
+        return make_error(EINVAL, "ring {}: size {} is not {} in 1..{}", index, state.num,
+                          any_size ? "a size" : "a power of two", max);
     }
     Vring& ring = vrings_[index];
     if (ring.running) {
@@ -81,6 +84,9 @@ Result<Session::Step> Session::set_vring_addr(const Message& m) {
 }
 
 Result<void> Session::check_ring_addresses(uint16_t index, const VringAddr& addr) const {
+    if (packed_ring()) {
+        return check_packed_ring_addresses(index, addr);
+    }
     // Virtio 2.7 (split virtqueues): descriptor table 16-byte, available ring 2-byte and used
     // ring 4-byte aligned.
     if (addr.desc_user_addr % virtio::kDescAlign != 0 ||
@@ -118,19 +124,54 @@ Result<void> Session::check_ring_addresses(uint16_t index, const VringAddr& addr
     return {};
 }
 
+Result<void> Session::check_packed_ring_addresses(uint16_t index, const VringAddr& addr) const {
+    // Virtio 2.8.10.1: descriptor ring 16-byte aligned, event suppression areas 4-byte.
+    if (addr.desc_user_addr % virtio::kDescAlign != 0 ||
+        addr.avail_user_addr % virtio::kEventSuppressAlign != 0 ||
+        addr.used_user_addr % virtio::kEventSuppressAlign != 0) {
+        return make_error(EINVAL, "ring {}: misaligned packed ring addresses", index);
+    }
+    const uint32_t num = vrings_[index].num;
+    if (num == 0) {
+        return {};  // sizes unknown yet: checked in full when the ring starts
+    }
+    // The device event area is the device's to write: it must not cover the descriptor ring
+    // or the driver's area.
+    auto overlap = [](uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
+        return a < b + b_len && b < a + a_len;
+    };
+    if (overlap(addr.used_user_addr, virtio::kEventSuppressBytes, addr.desc_user_addr,
+                virtio::packed_desc_ring_bytes(num)) ||
+        overlap(addr.used_user_addr, virtio::kEventSuppressBytes, addr.avail_user_addr,
+                virtio::kEventSuppressBytes)) {
+        return make_error(EINVAL,
+                          "ring {}: the device event area overlaps the descriptor ring or the "
+                          "driver event area",
+                          index);
+    }
+    if (!memory_->is_empty()) {
+        auto translated = translate_packed_ring(*memory_, addr, num);
+        if (!translated) {
+            return make_error(EINVAL, "ring {}: {}", index, translated.error().message);
+        }
+    }
+    return {};
+}
+
 Result<Session::Step> Session::set_vring_base(const Message& m) {
     const auto state = VHOSTD_TRY(m.payload_as<VringState>());
     VHOSTD_TRY(m.expect_fds(0));
     const uint16_t index = VHOSTD_TRY(ring_index(state.index));
-    // A split ring's avail index is 16 bits (virtio 2.7.6).
-    if (state.num > 0xffff) {
+    // A split ring's avail index is 16 bits (virtio 2.7.6); a packed ring's base is two 15-bit
+    // slots with their wrap counters (virtio::PackedBase), checked against the size at start.
+    if (!packed_ring() && state.num > 0xffff) {
         return make_error(EINVAL, "ring {}: base {:#x} is not a 16-bit index", index, state.num);
     }
     Vring& ring = vrings_[index];
     if (ring.running) {
         return make_error(EBUSY, "ring {}: base changed while the ring runs", index);
     }
-    ring.base = static_cast<uint16_t>(state.num);
+    ring.base = state.num;
     VHOSTD_TRY(start_if_ready(index));
     return now();
 }
@@ -152,7 +193,7 @@ Result<Session::Step> Session::get_vring_base(const Message& m) {
         // The frontend stops rings to reset or reconfigure them; a broken ring gets a fresh
         // chance once it is set up again.
         ring.broken = false;
-        return Message::reply_with(Request::get_vring_base, VringState{index, uint32_t{ring.base}});
+        return Message::reply_with(Request::get_vring_base, VringState{index, ring.base});
     });
 }
 
@@ -254,6 +295,10 @@ Result<Session::Step> Session::set_vring_enable(const Message& m) {
     return after_stopping(std::move(stop), []() -> Outcome { return std::nullopt; });
 }
 
+bool Session::packed_ring() const {
+    return (acked_features_ & bit(virtio::feature::kRingPacked)) != 0;
+}
+
 bool Session::protocol_features_acked() const {
     return (acked_features_ & bit(kFeatureProtocolFeatures)) != 0;
 }
@@ -269,24 +314,45 @@ Result<void> Session::start_if_ready(uint16_t index) {
     if (ring.running || !ready(index)) {
         return {};
     }
-    auto translated = translate_ring(*memory_, ring.addr, ring.num);
-    if (!translated) {
-        return make_error(translated.error().code, "ring {} cannot start: {}", index,
-                          translated.error().message);
-    }
     virtio::VirtqueueConfig config;
     config.index = index;
-    config.ring = *translated;
-    config.last_avail_idx = ring.base;
     config.features = acked_features_ & ~bit(kFeatureProtocolFeatures);
+    config.base = ring.base;
+    if (packed_ring()) {
+        // 2.8.1: the base's slots index the ring.
+        const auto base = virtio::PackedBase::decode(ring.base);
+        if (base.avail.index >= ring.num || base.used.index >= ring.num) {
+            return make_error(EINVAL, "ring {} cannot start: base {:#x} is outside its {} slots",
+                              index, ring.base, ring.num);
+        }
+        auto translated = translate_packed_ring(*memory_, ring.addr, ring.num);
+        if (!translated) {
+            return make_error(translated.error().code, "ring {} cannot start: {}", index,
+                              translated.error().message);
+        }
+        config.packed = *translated;
+    } else {
+        if (!std::has_single_bit(ring.num)) {
+            return make_error(EINVAL, "ring {} cannot start: split ring of {} entries", index,
+                              ring.num);
+        }
+        auto translated = translate_ring(*memory_, ring.addr, ring.num);
+        if (!translated) {
+            return make_error(translated.error().code, "ring {} cannot start: {}", index,
+                              translated.error().message);
+        }
+        config.ring = *translated;
+    }
+    config.inflight = inflight_slot(index);
     config.memory = memory_;
     // The queue gets duplicates: the originals stay here so the ring can restart after a stop.
     config.kick = VHOSTD_TRY(duplicate_fd(ring.kick));
     config.call = VHOSTD_TRY(duplicate_fd(ring.call));
     config.err = VHOSTD_TRY(duplicate_fd(ring.err));
     ring.running = true;
-    LOG_RATELIMITED(vhost_user, debug, "{}: ring {} starts (size {}, base {}, kick {})",
-                    options_.name, index, ring.num, ring.base, ring.kick ? "fd" : "none, polled");
+    LOG_RATELIMITED(vhost_user, debug, "{}: {} ring {} starts (size {}, base {:#x}, kick {}{})",
+                    options_.name, packed_ring() ? "packed" : "split", index, ring.num, ring.base,
+                    ring.kick ? "fd" : "none, polled", config.inflight ? ", inflight tracked" : "");
     queues_.start_queue(std::move(config));
     return {};
 }
@@ -347,10 +413,10 @@ void Session::on_ring_stopped(uint16_t index, virtio::QueueStopResult result) {
     }
     ring.running = false;
     ring.stopping = false;
-    ring.base = static_cast<uint16_t>(result.ring_base);
+    ring.base = result.ring_base;
     ring.broken |= result.broken;
-    LOG_RATELIMITED(vhost_user, debug, "{}: ring {} stopped at avail index {}{}", options_.name,
-                    index, result.ring_base, result.broken ? " (broken)" : "");
+    LOG_RATELIMITED(vhost_user, debug, "{}: ring {} stopped at base {:#x}{}", options_.name, index,
+                    result.ring_base, result.broken ? " (broken)" : "");
     if (--stops_pending_ == 0) {
         auto then = std::move(after_stops_);
         after_stops_ = nullptr;

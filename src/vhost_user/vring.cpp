@@ -1,4 +1,4 @@
-// Vring: ring address translation.
+// Vring: ring address translation (split and packed layouts).
 #include "vhost_user/vring.hpp"
 
 #include <fcntl.h>
@@ -33,6 +33,21 @@ Result<virtio::SplitRing> translate_ring(const guest_memory::GuestMemory& memory
                                            virtio::avail_ring_bytes(num), virtio::kAvailAlign));
     ring.used = VHOSTD_TRY(translate_part(memory, "used ring", addr.used_user_addr,
                                           virtio::used_ring_bytes(num), virtio::kUsedAlign));
+    return ring;
+}
+
+Result<virtio::PackedRing> translate_packed_ring(const guest_memory::GuestMemory& memory,
+                                                 const VringAddr& addr, uint32_t num) {
+    virtio::PackedRing ring;
+    ring.size = static_cast<uint16_t>(num);
+    ring.desc = VHOSTD_TRY(translate_part(memory, "descriptor ring", addr.desc_user_addr,
+                                          virtio::packed_desc_ring_bytes(num), virtio::kDescAlign));
+    ring.driver_event =
+        VHOSTD_TRY(translate_part(memory, "driver event area", addr.avail_user_addr,
+                                  virtio::kEventSuppressBytes, virtio::kEventSuppressAlign));
+    ring.device_event =
+        VHOSTD_TRY(translate_part(memory, "device event area", addr.used_user_addr,
+                                  virtio::kEventSuppressBytes, virtio::kEventSuppressAlign));
     return ring;
 }
 

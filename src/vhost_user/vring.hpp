@@ -9,6 +9,7 @@
 #include "base/unique_fd.hpp"
 #include "guest_memory/guest_memory.hpp"
 #include "spec/vhost_user.hpp"
+#include "virtio/packed_queue.hpp"
 #include "virtio/split_queue.hpp"
 
 namespace vhostd::vhost_user {
@@ -17,7 +18,9 @@ struct Vring {
     uint32_t num = 0;       // SET_VRING_NUM; 0 until set
     bool addr_set = false;  // SET_VRING_ADDR received
     VringAddr addr{};       // frontend-virtual addresses
-    uint16_t base = 0;      // next avail index to process (SET_VRING_BASE, or where a stop ended)
+    // Where processing continues (SET_VRING_BASE, or where a stop ended): a split ring's next
+    // avail index, or a packed ring's avail and used positions (virtio::PackedBase).
+    uint32_t base = 0;
     bool kicked = false;    // SET_VRING_KICK received since the last GET_VRING_BASE
     bool enabled = false;   // SET_VRING_ENABLE
     bool running = false;   // QueueControl serves it (between start_queue and the stop's callback)
@@ -37,6 +40,13 @@ struct Vring {
 // lie wholly in guest memory; alignment is checked on the host pointers we will use.
 [[nodiscard]] Result<virtio::SplitRing> translate_ring(const guest_memory::GuestMemory& memory,
                                                        const VringAddr& addr, uint32_t num);
+
+// Host pointers of a packed ring of `num` entries: `addr`'s descriptor address is the
+// descriptor ring (16 * num bytes, 16-aligned), its avail address the driver event suppression
+// area and its used address the device's (4 bytes each, 4-aligned), as QEMU lays them out for
+// VHOST_USER_SET_VRING_ADDR. Spec 2.8.10.1.
+[[nodiscard]] Result<virtio::PackedRing> translate_packed_ring(
+    const guest_memory::GuestMemory& memory, const VringAddr& addr, uint32_t num);
 
 // A close-on-exec duplicate of `fd`, or an invalid fd if `fd` is invalid.
 [[nodiscard]] Result<UniqueFd> duplicate_fd(const UniqueFd& fd);

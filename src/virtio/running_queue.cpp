@@ -9,23 +9,45 @@
 
 namespace vhostd::virtio {
 
+namespace {
+
+std::unique_ptr<Virtqueue> make_ring(VirtqueueConfig& config,
+                                     const guest_memory::GuestMemory& memory) {
+    const bool event_idx = (config.features & bit(feature::kEventIdx)) != 0;
+    const bool indirect = (config.features & bit(feature::kIndirectDesc)) != 0;
+    if ((config.features & bit(feature::kRingPacked)) != 0) {
+        return std::make_unique<PackedQueue>(config.packed, memory,
+                                             PackedQueue::Options{
+                                                 .event_idx = event_idx,
+                                                 .indirect = indirect,
+                                                 .base = PackedBase::decode(config.base),
+                                                 .inflight = config.inflight,
+                                             });
+    }
+    return std::make_unique<SplitQueue>(config.ring, memory,
+                                        SplitQueue::Options{
+                                            .event_idx = event_idx,
+                                            .indirect = indirect,
+                                            .last_avail_idx = static_cast<uint16_t>(config.base),
+                                            .inflight = config.inflight,
+                                        });
+}
+
+}  // namespace
+
 RunningQueue::RunningQueue(VirtqueueConfig config)
     : index_(config.index),
       features_(config.features),
       memory_(std::move(config.memory)),
-      ring_(std::make_unique<SplitQueue>(
-          config.ring, *memory_,
-          SplitQueue::Options{
-              .event_idx = (config.features & bit(feature::kEventIdx)) != 0,
-              .indirect = (config.features & bit(feature::kIndirectDesc)) != 0,
-              .last_avail_idx = config.last_avail_idx,
-          })),
+      ring_(make_ring(config, *memory_)),
+      inflight_(std::move(config.inflight)),
       kick_(std::move(config.kick)),
       call_(std::move(config.call)),
       err_(std::move(config.err)),
       seen_fault_epoch_(guest_memory::fault_epoch()) {
-    // A table that faulted before (a restart without a new SET_MEM_TABLE) stays unusable.
-    if (memory_->faulted()) {
+    // A table that faulted before (a restart without a new SET_MEM_TABLE) stays unusable, and
+    // so does an inflight region cut short (nothing could be recorded in it).
+    if (memory_->faulted() || (inflight_ && inflight_.region->faulted())) {
         memory_faulted_ = true;
         ring_->mark_broken("guest memory was cut off under the device before the queue started");
     }
@@ -93,6 +115,12 @@ void RunningQueue::note_memory_faults() {
     if (!memory_faulted_ && memory_->faulted()) {
         memory_faulted_ = true;
         mark_broken("guest memory was cut off under the device (its file shrank)");
+    }
+    // Requests recorded in a region that faulted would not be recovered after a crash: the
+    // device acknowledges nothing it cannot also recover.
+    if (!memory_faulted_ && inflight_ && inflight_.region->faulted()) {
+        memory_faulted_ = true;
+        mark_broken("the inflight region was cut off under the device (its file shrank)");
     }
 }
 

@@ -1,6 +1,7 @@
-// RunningQueue: a started virtqueue as a reactor runs it: its ring (a Virtqueue), the guest
-// memory snapshot the ring points into, and the kick, call and error eventfds the frontend
-// passed, with interrupt coalescing and the breakage report.
+// RunningQueue: a started virtqueue as a reactor runs it: its ring (a Virtqueue of the
+// negotiated layout, split or packed), the guest memory snapshot the ring points into, the
+// inflight slice it records into, and the kick, call and error eventfds the frontend passed,
+// with interrupt coalescing and the breakage report.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,8 @@
 #include "guest_memory/guest_memory.hpp"
 #include "queue/queue_stats.hpp"
 #include "virtio/call_coalescer.hpp"
+#include "virtio/inflight_region.hpp"
+#include "virtio/packed_queue.hpp"
 #include "virtio/split_queue.hpp"
 #include "virtio/virtqueue.hpp"
 
@@ -18,9 +21,13 @@ namespace vhostd::virtio {
 
 struct VirtqueueConfig {
     uint16_t index = 0;
-    SplitRing ring;
-    uint16_t last_avail_idx = 0;
-    uint64_t features = 0;  // negotiated virtio feature bits
+    uint64_t features = 0;  // negotiated virtio feature bits; RING_PACKED picks the layout
+    SplitRing ring;         // the split ring's parts
+    PackedRing packed;      // the packed ring's parts
+    // VHOST_USER_SET_VRING_BASE: the split ring's next avail index, or the packed ring's
+    // avail and used positions (PackedBase::encode).
+    uint32_t base = 0;
+    InflightSlot inflight;  // this queue's inflight slice; empty: not tracked
     guest_memory::GuestMemory::Ptr memory;
     UniqueFd kick;  // invalid: the frontend never kicks (it relies on polling)
     UniqueFd call;  // invalid: the frontend polls the used ring
@@ -83,6 +90,7 @@ class RunningQueue {
     uint64_t features_;
     guest_memory::GuestMemory::Ptr memory_;  // keeps the regions the ring points into mapped
     std::unique_ptr<Virtqueue> ring_;
+    InflightSlot inflight_;  // what the ring records into (kept for its fault state)
     UniqueFd kick_;
     UniqueFd call_;
     UniqueFd err_;

@@ -3,6 +3,8 @@
 
 #include <atomic>
 
+#include "base/log.hpp"
+
 namespace vhostd::virtio {
 namespace {
 
@@ -44,8 +46,28 @@ SplitQueue::SplitQueue(const SplitRing& ring, const guest_memory::GuestMemory& m
     // Index masking below relies on this; the transport already refuses other sizes.
     if (size_ == 0 || (size_ & (size_ - 1)) != 0) {
         mark_broken("queue size is not a power of two");
+        return;
+    }
+    if (options.inflight) {
+        auto attached =
+            SplitInflight::attach(options.inflight, size_, used_idx_, options.last_avail_idx);
+        if (!attached) {
+            LOG_RATELIMITED(virtio, err, "queue {}: inflight region rejected: {}",
+                            options.inflight.queue, attached.error().describe());
+            mark_broken("inflight region rejected");
+            return;
+        }
+        inflight_ = std::move(*attached);
+        // After a crash the frontend can only guess the avail index (QEMU sends used->idx);
+        // the slice knows how many requests past used->idx were fetched.
+        last_avail_idx_ = inflight_->last_avail_idx();
+        shadow_avail_idx_ = last_avail_idx_;
+        const auto heads = inflight_->resubmit();
+        resubmit_.assign(heads.begin(), heads.end());
     }
 }
+
+SplitQueue::~SplitQueue() = default;
 
 uint16_t SplitQueue::read_avail_idx() const {
     // Acquire: the ring entries and descriptors the driver wrote before bumping idx are visible.
@@ -84,9 +106,17 @@ std::optional<uint16_t> SplitQueue::pop() {
 
 size_t SplitQueue::take(std::span<uint32_t> heads) {
     size_t taken = 0;
+    while (taken < heads.size() && resubmit_next_ < resubmit_.size()) {
+        heads[taken++] = resubmit_[resubmit_next_++];
+    }
     while (taken < heads.size()) {
         const std::optional<uint16_t> head = pop();
         if (!head) {
+            break;
+        }
+        // Recorded before the device sees it, in fetch order (inflight_split.cpp).
+        if (inflight_ && !inflight_->mark(*head)) {
+            mark_broken("head made available again while in flight");
             break;
         }
         prefetch(*head);
@@ -109,6 +139,9 @@ void SplitQueue::push_used(uint16_t head, uint32_t written) {
     store32(elem, head);
     store32(elem + 4, written);
     ++used_idx_;
+    if (inflight_) {
+        inflight_->used(head);
+    }
 }
 
 bool SplitQueue::publish_used() {
@@ -118,6 +151,9 @@ bool SplitQueue::publish_used() {
     // Release: the elements are visible before the index that exposes them (2.7.8).
     store16(used_ + kIdx, used_idx_, std::memory_order_release);
     published_used_idx_ = used_idx_;
+    if (inflight_) {
+        inflight_->published(used_idx_);
+    }
     // The index store must be ordered before reading the driver's suppression state, or we
     // could miss an interrupt the driver is about to ask for (2.7.10).
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -142,7 +178,7 @@ bool SplitQueue::enable_notifications() {
     // Make the request visible before looking at the ring again: either we see new work
     // now, or the driver sees our request and kicks.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    return available() != 0;
+    return resubmit_next_ < resubmit_.size() || available() != 0;
 }
 
 void SplitQueue::disable_notifications() {

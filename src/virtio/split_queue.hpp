@@ -5,12 +5,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "guest_memory/guest_memory.hpp"
 #include "spec/virtio.hpp"
 #include "virtio/descriptor_chain.hpp"
+#include "virtio/inflight_split.hpp"
 #include "virtio/virtqueue.hpp"
 
 namespace vhostd::virtio {
@@ -33,9 +36,15 @@ class SplitQueue final : public Virtqueue {
         bool event_idx = false;       // VIRTIO_RING_F_EVENT_IDX negotiated
         bool indirect = false;        // VIRTIO_RING_F_INDIRECT_DESC negotiated
         uint16_t last_avail_idx = 0;  // from VHOST_USER_SET_VRING_BASE
+        // Inflight tracking (vhost-user.rst): every head is recorded before take() returns it
+        // and cleared once its used element is visible. A slice that was in use gives the
+        // avail index instead of `last_avail_idx`, and its heads are taken first, in their
+        // original order; a slice that fails validation breaks the ring.
+        InflightSlot inflight;
     };
 
     SplitQueue(const SplitRing& ring, const guest_memory::GuestMemory& memory, Options options);
+    ~SplitQueue() override;
 
     [[nodiscard]] uint16_t size() const override { return size_; }
 
@@ -48,7 +57,8 @@ class SplitQueue final : public Virtqueue {
     [[nodiscard]] std::optional<uint16_t> pop();
     [[nodiscard]] uint16_t last_avail_idx() const { return last_avail_idx_; }
     [[nodiscard]] uint32_t ring_base() const override { return last_avail_idx_; }
-    // pop() and prefetch() for up to heads.size() heads.
+    // Recovered heads first, then pop(), prefetch() (and, when tracked, the inflight record)
+    // for up to heads.size() heads.
     size_t take(std::span<uint32_t> heads) override;
 
     // Starts loading the descriptor at `head` (from pop()) into the cache, so a batch of
@@ -70,6 +80,7 @@ class SplitQueue final : public Virtqueue {
     [[nodiscard]] bool publish_used() override;
     [[nodiscard]] uint16_t used_idx() const { return used_idx_; }
     [[nodiscard]] bool has_unpublished() const { return used_idx_ != published_used_idx_; }
+    [[nodiscard]] const SplitInflight* inflight() const { return inflight_.get(); }
 
     // --- driver notifications (kicks) ---
     // Asks the driver to kick for new buffers, then re-reads the avail index: returns true
@@ -94,6 +105,9 @@ class SplitQueue final : public Virtqueue {
     uint16_t published_used_idx_;    // what the driver can see
     uint16_t signalled_used_idx_ = 0;
     bool signalled_used_valid_ = false;  // no interrupt sent yet: the first one is mandatory
+    std::unique_ptr<SplitInflight> inflight_;
+    std::vector<uint16_t> resubmit_;  // recovered heads still to hand out, in order
+    size_t resubmit_next_ = 0;
 };
 
 }  // namespace vhostd::virtio

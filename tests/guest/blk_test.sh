@@ -43,6 +43,12 @@ expect_eq "$size" "$EXPECT_SIZE" "disk size"
 expect_eq "$(cat "$q"/logical_block_size)" "$EXPECT_LBS" "logical block size"
 expect_eq "$nr_queues" "$EXPECT_QUEUES" "number of hw queues"
 expect_eq "$(cat "$sys/ro")" 0 "read-only flag"
+# EXPECT_PACKED=1: the driver negotiated VIRTIO_F_RING_PACKED (bit 34; the sysfs string lists
+# bits from 0).
+if [ "${EXPECT_PACKED:-0}" = 1 ]; then
+  expect_eq "$(cut -c35 /sys/bus/virtio/devices/"$vdev"/features)" 1 "VIRTIO_F_RING_PACKED negotiated"
+  info "packed virtqueues negotiated"
+fi
 
 # --- O_DIRECT pattern round trip ----------------------------------------------------------------
 step "O_DIRECT write of a $PATTERN_SIZE-byte pattern at $PATTERN_OFFSET, read back"

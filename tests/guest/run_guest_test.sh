@@ -4,17 +4,19 @@
 # host. Exits 0 on PASS, 1 on any failure (with the reason and the relevant logs), 2 on bad usage.
 #
 # Usage: run_guest_test.sh [--target qsd|vhostd|cmd] [--vhostd PATH] [--target-cmd TEMPLATE]
-#                          [--device blk|scsi] [--cache-dir DIR] [--timeout SECONDS] [--accel tcg|kvm]
-#                          [--install-deps] [--keep] [--verbose]
+#                          [--device blk|scsi|reconnect] [--packed] [--cache-dir DIR]
+#                          [--timeout SECONDS] [--accel tcg|kvm] [--install-deps] [--keep] [--verbose]
 # Environment equivalents: VHOSTD_GUEST_TARGET, VHOSTD_BIN, VHOSTD_GUEST_TARGET_CMD,
 # VHOSTD_GUEST_CACHE, VHOSTD_GUEST_TIMEOUT, VHOSTD_GUEST_ACCEL, VHOSTD_GUEST_KEEP=1,
-# VHOSTD_GUEST_VERBOSE=1. See tests/guest/README.md.
+# VHOSTD_GUEST_VERBOSE=1, VHOSTD_GUEST_PACKED=1. See tests/guest/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 target=${VHOSTD_GUEST_TARGET:-qsd}
 device=${VHOSTD_GUEST_DEVICE:-blk} # scsi: vhost-user-scsi-pci and scsi_test.sh (scsi_guest.sh)
+# reconnect: vhost-user-blk-pci with reconnect=1, vhostd killed under fio (reconnect_guest.sh)
+packed=${VHOSTD_GUEST_PACKED:-0} # packed virtqueues: packed=on, and a controller that offers them
 cache_dir=${VHOSTD_GUEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vhostd-guest}
 timeout_s=${VHOSTD_GUEST_TIMEOUT:-300}
 accel=${VHOSTD_GUEST_ACCEL:-tcg}
@@ -30,6 +32,7 @@ while (($#)); do
   case $1 in
     --target) target=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
+    --packed) packed=1; shift ;;
     --vhostd) VHOSTD_BIN=$2; shift 2 ;;
     --target-cmd) VHOSTD_GUEST_TARGET_CMD=$2; target=cmd; shift 2 ;;
     --cache-dir) cache_dir=$2; shift 2 ;;
@@ -45,6 +48,7 @@ done
 # Relative paths are taken from where the script was started, before it changes directory.
 [[ -n ${VHOSTD_BIN:-} && -e $VHOSTD_BIN ]] && VHOSTD_BIN=$(realpath "$VHOSTD_BIN")
 export VHOSTD_BIN=${VHOSTD_BIN:-} VHOSTD_GUEST_TARGET_CMD=${VHOSTD_GUEST_TARGET_CMD:-}
+export VHOSTD_GUEST_PACKED=$packed
 
 say() { echo "run_guest_test: $*"; }
 die() {
@@ -60,6 +64,9 @@ if [[ $device == scsi ]]; then
   # shellcheck source=scsi_guest.sh
   source "$here/scsi_guest.sh"
   [[ $target == vhostd ]] && target=vhostd_scsi
+elif [[ $device == reconnect ]]; then
+  # shellcheck source=reconnect_guest.sh
+  source "$here/reconnect_guest.sh"
 fi
 declare -F "target_$target" >/dev/null || die "unknown target '$target' (qsd, vhostd, cmd)"
 
@@ -162,6 +169,8 @@ marker_size=$((64 << 10))
   echo "MARKER_SIZE=$marker_size MARKER_OFFSET=$marker_offset"
   # Only vhostd's blk target is resized by the test (target_vhostd_resize in targets.sh).
   [[ $device == blk && $target == vhostd ]] && echo "RESIZE_TO=$((disk_size + (64 << 20)))"
+  echo "EXPECT_PACKED=$packed"
+  [[ $device == reconnect ]] && reconnect_parameters
   cat "$here/guest_lib.sh" "$here/${device}_test.sh"
 } >"$work/script.sh"
 
@@ -196,10 +205,12 @@ qemu_argv=(qemu-system-x86_64
   -serial "file:$work/console.log"
   -kernel "$kernel" -initrd "$initrd"
   -append "console=ttyS0 quiet panic=-1 mitigations=off"
-  -chardev "socket,id=vhost0,path=$target_sock"
+  -chardev "socket,id=vhost0,path=$target_sock$([[ $device == reconnect ]] && echo ,reconnect=1)"
   -device "$([[ $device == scsi ]] && scsi_device_arg ||
-    echo "vhost-user-blk-pci,chardev=vhost0,num-queues=$queues")"
+    echo "vhost-user-blk-pci,chardev=vhost0,num-queues=$queues$( ((packed)) && echo ,packed=on)")"
   -fw_cfg "name=opt/vhostd/script,file=$work/script.sh")
+# The reconnect test reads QEMU's vhost-user requests back from its trace (stderr).
+[[ $device == reconnect ]] && qemu_argv+=(-trace vhost_user_write)
 say "booting guest (timeout ${timeout_s}s): ${qemu_argv[*]}"
 : >"$work/console.log"
 if ((verbose)); then
@@ -220,6 +231,8 @@ while kill -0 "$qemu_pid" 2>/dev/null && (($(date +%s) < deadline)); do
   fi
   if [[ $device == scsi ]]; then
     scsi_guest_hook
+  elif [[ $device == reconnect ]]; then
+    reconnect_hook
   elif [[ $target == vhostd ]]; then
     blk_resize_hook
   fi
@@ -282,5 +295,6 @@ host_sha=$(dd if="$disk" bs=64k iflag=skip_bytes,count_bytes skip="$marker_offse
 [[ $host_sha == "$marker_sha" ]] ||
   die "backing file at offset $marker_offset has sha256 $host_sha, the guest wrote $marker_sha"
 say "backing file holds the guest's $marker_size-byte marker at offset $marker_offset (sha256 $host_sha)"
+[[ $device == reconnect ]] && reconnect_check
 
 say "PASS (target $target, guest ${guest_time}s, total $(since "$t_prep")s)"

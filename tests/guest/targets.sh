@@ -16,6 +16,7 @@ target_qsd() {
 # vhost-user-blk controller vhost.0, whose socket vhostd creates as <-S dir>/vhost.0.
 # VHOSTD_GUEST_CPUMASK picks the I/O cores (default 0x1: the guest's two vCPU threads need the
 # other core of a 2-core CI machine); VHOSTD_ARGS adds options, e.g. "--poll never --log-level debug".
+# VHOSTD_GUEST_PACKED=1 offers packed virtqueues (packed_ring).
 target_vhostd() {
   local bin=${VHOSTD_BIN:-} ctrlr=vhost.0 cpumask=${VHOSTD_GUEST_CPUMASK:-0x1}
   [[ -n $bin && -x $bin ]] || die "vhostd binary not found (VHOSTD_BIN='$bin'; pass --vhostd PATH)"
@@ -34,7 +35,8 @@ target_vhostd() {
       "subsystem": "vhost_blk",
       "config": [
         { "method": "vhost_create_blk_controller",
-          "params": { "ctrlr": "$ctrlr", "dev_name": "disk0", "cpumask": "$cpumask" } }
+          "params": { "ctrlr": "$ctrlr", "dev_name": "disk0", "cpumask": "$cpumask",
+                      "packed_ring": $( ((${VHOSTD_GUEST_PACKED:-0})) && echo true || echo false) } }
       ]
     }
   ]

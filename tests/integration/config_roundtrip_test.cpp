@@ -29,7 +29,7 @@ TEST(ConfigRoundTrip, SavedConfigRecreatesTheSameSetup) {
              {"bdev_null_create", "Null0", "32", "512"},
              {"bdev_uring_create", file, "Uring0", "512"},
              {"vhost_create_blk_controller", "vhost.1", "Malloc1", "--cpumask", "0x1"},
-             {"vhost_create_blk_controller", "vhost.2", "Uring0", "-r"},
+             {"vhost_create_blk_controller", "vhost.2", "Uring0", "-r", "--packed_ring"},
          }) {
         const CommandResult r = vhostctl(first, args);
         ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
@@ -39,6 +39,9 @@ TEST(ConfigRoundTrip, SavedConfigRecreatesTheSameSetup) {
     const json config = json::parse(saved.out);
     ASSERT_EQ(config["subsystems"][0]["subsystem"], "bdev");
     ASSERT_EQ(config["subsystems"][1]["subsystem"], "vhost_blk");
+    // vhost.2 offers packed virtqueues; the others do not say so (SPDK's default).
+    EXPECT_EQ(config["subsystems"][1]["config"][2]["params"]["packed_ring"], true) << config.dump();
+    EXPECT_FALSE(config["subsystems"][1]["config"][1]["params"].contains("packed_ring"));
     // rpc.py builds the same document from these two methods.
     EXPECT_EQ(vhostctl_json(first, {"framework_get_config", "bdev"}),
               config["subsystems"][0]["config"]);

@@ -34,6 +34,7 @@ VhostdProcess::~VhostdProcess() {
 }
 
 void VhostdProcess::launch() {
+    status_ = -1;  // a restart: the previous process's exit status no longer applies
     std::vector<std::string> args = {binary(), "-S", socket_dir()};
     if (!options_.config.is_null()) {
         const std::string config = dir_ + "/vhostd.json";

@@ -28,7 +28,8 @@ class VhostdProcess {
     // Starts vhostd and waits until every socket in options.sockets and the RPC socket exist
     // (or it exits).
     [[nodiscard]] bool start();
-    // Starts vhostd without waiting for anything.
+    // Starts vhostd without waiting for anything (again, after it exited: a restart on the same
+    // sockets and config).
     void launch();
     // SIGTERM, then waits; returns the exit status (or 128 + signal). -1 on timeout.
     int stop(std::chrono::seconds timeout = std::chrono::seconds(20));

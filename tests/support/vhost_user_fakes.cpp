@@ -63,7 +63,7 @@ void FakeQueueControl::start_queue(virtio::VirtqueueConfig config) {
     if (running_.contains(index)) {
         contract_violated = true;
     }
-    starts.emplace_back(index, config.last_avail_idx);
+    starts.emplace_back(index, config.base);
     running_.insert_or_assign(index, std::move(config));
 }
 
@@ -99,7 +99,12 @@ void FakeQueueControl::complete_stops() {
     for (auto& [index, done] : pending) {
         virtio::QueueStopResult result;
         if (auto it = running_.find(index); it != running_.end()) {
-            result.ring_base = static_cast<uint16_t>(it->second.last_avail_idx + progress[index]);
+            // A split ring's avail index moves by `progress`; a packed ring's base is returned
+            // as it was set.
+            const bool packed =
+                (it->second.features & virtio::bit(virtio::feature::kRingPacked)) != 0;
+            result.ring_base =
+                packed ? it->second.base : static_cast<uint16_t>(it->second.base + progress[index]);
             running_.erase(it);
         }
         result.broken = report_broken;

@@ -53,8 +53,8 @@ class FakeQueueControl : public virtio::QueueControl {
     void stop_queue(uint16_t index, StoppedCallback done) override;
     void set_call_fd(uint16_t index, UniqueFd call) override;
 
-    // Completes every stop requested so far; a stopped queue reports the avail index it was
-    // started with plus `progress[index]`.
+    // Completes every stop requested so far; a stopped split queue reports the avail index it
+    // was started with plus `progress[index]`, a packed one the base it was started with.
     void complete_stops();
     [[nodiscard]] bool running(uint16_t index) const { return running_.contains(index); }
     [[nodiscard]] size_t running_count() const { return running_.size(); }
@@ -65,7 +65,7 @@ class FakeQueueControl : public virtio::QueueControl {
     bool auto_complete = false;  // complete stops inside stop_queue()
     bool report_broken = false;  // stops report a broken ring
     std::map<uint16_t, uint16_t> progress;
-    std::vector<std::pair<uint16_t, uint16_t>> starts;  // (index, last_avail_idx), in order
+    std::vector<std::pair<uint16_t, uint32_t>> starts;  // (index, base), in order
     std::vector<uint16_t> stops;                        // indices, in order of request
     std::vector<uint16_t> call_fd_changes;
     // Set when the session broke the QueueControl contract (double start, stop of a queue that

@@ -1,6 +1,8 @@
-// vhost-bench: connects to a vhost-user-blk target as its driver (memfd guest RAM, split
-// rings), runs a fio-like workload from polling threads and reports IOPS, bandwidth and a
-// latency histogram. Exit status 0 only with no errors, no verify failures, nothing lost.
+// vhost-bench: connects to a vhost-user-blk target as its driver (memfd guest RAM, split or
+// packed rings), runs a fio-like workload from polling threads and reports IOPS, bandwidth and
+// a latency histogram; with --reconnect it rides out target restarts as QEMU does. Exit
+// status 0 only with no errors, no verify failures, nothing lost.
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -42,6 +44,23 @@ void show_progress(const std::vector<std::unique_ptr<QueueJob>>& jobs, uint64_t&
     last = done;
 }
 
+void on_stop_signal(int) {
+    request_stop();
+}
+
+Result<void> reconnect(frontend::BlkClient& client, const BenchOptions& o) {
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(o.reconnect_timeout_s * 1000));
+    for (;;) {
+        auto again = client.reconnect();
+        if (again || std::chrono::steady_clock::now() >= deadline) {
+            return again;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
 int run(const BenchOptions& o) {
     log::set_level(spdlog::level::warn);  // the frontend library's setup chatter is not a result
     frontend::BlkClient::Options co;
@@ -53,6 +72,12 @@ int run(const BenchOptions& o) {
     co.ram.hugetlb = o.hugepages;
     co.bounce_size = 4096;
     co.max_data_segments = 1;
+    co.packed = o.packed;
+    co.inflight = o.reconnect;
+    if (o.reconnect) {
+        co.connection.connect_timeout =
+            std::chrono::milliseconds(static_cast<int64_t>(o.reconnect_timeout_s * 1000));
+    }
     auto connected = frontend::BlkClient::connect(co);
     if (!connected) {
         std::fprintf(stderr, "vhost-bench: %s: %s\n", o.socket.c_str(),
@@ -60,6 +85,11 @@ int run(const BenchOptions& o) {
         return 1;
     }
     frontend::BlkClient& client = **connected;
+    if (o.packed && !client.packed()) {
+        std::fprintf(stderr, "vhost-bench: %s does not offer packed virtqueues\n",
+                     o.socket.c_str());
+        return 1;
+    }
     RunTotals totals;
     totals.capacity_bytes = client.config().capacity * kSector;
     if (o.idle) {
@@ -115,31 +145,47 @@ int run(const BenchOptions& o) {
         pollers.push_back(
             std::make_unique<PollThread>(std::move(mine), o, o.cpus.empty() ? -1 : o.cpus[t]));
     }
+    // SIGINT / SIGTERM end the timed phase; the I/Os in flight still complete and are checked.
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
     const uint64_t start = now_ns();
     std::vector<std::jthread> running;
     for (auto& p : pollers) {
         running.emplace_back([&p, start] { p->run(start); });
     }
-    if (!o.json && ::isatty(STDERR_FILENO) != 0) {
-        uint64_t last = 0;
-        for (unsigned second = 1;; ++second) {
-            const auto wake = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-            bool all_done = true;
-            while (std::chrono::steady_clock::now() < wake) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                all_done = true;
-                for (auto& p : pollers) {
-                    all_done &= p->done();
-                }
-                if (all_done) {
-                    break;
-                }
-            }
-            if (all_done) {
-                break;
-            }
-            show_progress(jobs, last, second);
+    // This thread watches the target (--reconnect) and shows progress (a terminal).
+    const bool progress = !o.json && ::isatty(STDERR_FILENO) != 0;
+    uint64_t last = 0;
+    unsigned second = 0;
+    auto next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (;;) {
+        bool all_done = true;
+        for (auto& p : pollers) {
+            all_done &= p->done();
         }
+        if (all_done) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (o.reconnect && client.peer_closed()) {
+            // The target went away (crash, kill, upgrade): the queues keep their requests;
+            // the restarted target gets them back from the inflight region. A target that
+            // dies again during the handshake is tried again, until the timeout.
+            if (auto again = reconnect(client, o); again) {
+                ++totals.reconnects;
+            } else {
+                totals.failure = "reconnect: " + again.error().describe();
+                request_stop();
+                client.disconnect();
+                break;  // the drain times out: what was in flight counts as lost
+            }
+        }
+        if (progress && std::chrono::steady_clock::now() >= next_progress) {
+            next_progress += std::chrono::seconds(1);
+            show_progress(jobs, last, ++second);
+        }
+    }
+    if (progress) {
         std::fprintf(stderr, "\r%40s\r", "");
     }
     running.clear();  // joins

@@ -41,7 +41,7 @@ std::variant<BenchOptions, int> parse_bench_options(int argc, char** argv) {
     cli.option_defaults()->always_capture_default();
     cli.add_option("--socket", o.socket, "vhost-user-blk socket of the target")->required();
     cli.add_option("--queues", o.queues, "virtqueues to start")->check(CLI::Range(1, 256));
-    cli.add_option("--qsize", o.qsize, "virtqueue size (power of two)")
+    cli.add_option("--qsize", o.qsize, "virtqueue size (power of two; any size with --packed)")
         ->check(CLI::Range(2, 32768));
     cli.add_option("--iodepth", o.iodepth, "I/Os in flight per queue")->check(CLI::Range(1, 32768));
     cli.add_option("--bs", o.bs, "block size (4k, 128k...)")->transform(CLI::AsSizeValue(false));
@@ -78,6 +78,14 @@ std::variant<BenchOptions, int> parse_bench_options(int argc, char** argv) {
     cli.add_flag("--hugepages", o.hugepages, "back guest RAM with huge pages when available");
     cli.add_option("--drain-timeout", o.drain_timeout_s,
                    "seconds in-flight I/Os may take at the end before they count as lost");
+    cli.add_flag("--packed", o.packed, "packed virtqueues (the target must offer them)");
+    cli.add_flag("--reconnect", o.reconnect,
+                 "survive target restarts: negotiate inflight tracking and, when the target "
+                 "closes the socket, reconnect to it (as QEMU's reconnect=1); the I/Os in flight "
+                 "complete after the restart, each exactly once");
+    cli.add_option("--reconnect-timeout", o.reconnect_timeout_s,
+                   "seconds a restarting target may take to accept the connection again")
+        ->check(CLI::PositiveNumber);
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -87,8 +95,8 @@ std::variant<BenchOptions, int> parse_bench_options(int argc, char** argv) {
         std::fprintf(stderr, "--bs must be a positive multiple of 512\n");
         return 2;
     }
-    if ((o.qsize & (o.qsize - 1)) != 0) {
-        std::fprintf(stderr, "--qsize must be a power of two\n");
+    if (!o.packed && (o.qsize & (o.qsize - 1)) != 0) {
+        std::fprintf(stderr, "--qsize must be a power of two (or --packed)\n");
         return 2;
     }
     if (o.iodepth > o.qsize) {

@@ -32,6 +32,9 @@ struct BenchOptions {
     double idle_every_ms = 0;
     bool hugepages = false;
     double drain_timeout_s = 5;  // how long in-flight I/Os may take to complete at the end
+    bool packed = false;         // packed virtqueues (VIRTIO_F_RING_PACKED)
+    bool reconnect = false;      // keep the target's inflight region; reconnect when it restarts
+    double reconnect_timeout_s = 30;  // how long a restarting target may take to come back
 };
 
 [[nodiscard]] bool is_write_only(Pattern p);

@@ -15,7 +15,13 @@ namespace vhostd::bench {
 namespace {
 constexpr uint64_t kNsPerSec = 1'000'000'000ULL;
 constexpr uint64_t kReadbackTimeoutNs = 60 * kNsPerSec;
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);  // set from a signal handler
 }  // namespace
+
+void request_stop() noexcept {
+    g_stop.store(true, std::memory_order_relaxed);
+}
 
 uint64_t now_ns() noexcept {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -74,7 +80,8 @@ bool PollThread::timed_phase(uint64_t start) noexcept {
             last_completion = now;
             now = now_ns() - start;
         }
-        const bool time_up = !by_count && now >= duration;
+        const bool time_up =
+            (!by_count && now >= duration) || g_stop.load(std::memory_order_relaxed);
         const bool in_gap = every_ns != 0 && now % every_ns >= every_ns - gap_ns;
         bool submitting = false;
         unsigned submitted = 0;

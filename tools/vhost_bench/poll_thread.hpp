@@ -48,4 +48,8 @@ class PollThread {
 
 uint64_t now_ns() noexcept;
 
+// Ends every thread's timed phase early (SIGINT / SIGTERM, or a target that did not come
+// back): they drain, read back and report as if the time were up. Async-signal-safe.
+void request_stop() noexcept;
+
 }  // namespace vhostd::bench

@@ -40,6 +40,9 @@ void print_text(const BenchOptions& o, const RunTotals& t) {
                 us(l.percentile(0.999)), us(l.max()));
     std::printf("  kicks=%llu suppressed=%llu\n", static_cast<unsigned long long>(t.kicks),
                 static_cast<unsigned long long>(t.kicks_suppressed));
+    if (o.reconnect) {
+        std::printf("  reconnects=%llu\n", static_cast<unsigned long long>(t.reconnects));
+    }
     if (o.verify) {
         std::printf("  verify: checked=%llu readback=%llu errors=%llu\n",
                     static_cast<unsigned long long>(t.io.verified_blocks),
@@ -61,7 +64,9 @@ void print_json(const BenchOptions& o, const RunTotals& t) {
           {"queues", o.queues},
           {"iodepth", o.iodepth},
           {"rate", o.rate},
-          {"verify", o.verify}}},
+          {"verify", o.verify},
+          {"packed", o.packed},
+          {"reconnect", o.reconnect}}},
         {"elapsed_s", static_cast<double>(t.elapsed_ns) / 1e9},
         {"read_ios", t.io.reads},
         {"write_ios", t.io.writes},
@@ -76,6 +81,7 @@ void print_json(const BenchOptions& o, const RunTotals& t) {
           {"max", l.max()}}},
         {"kicks", t.kicks},
         {"kicks_suppressed", t.kicks_suppressed},
+        {"reconnects", t.reconnects},
         {"verify",
          {{"checked", t.io.verified_blocks},
           {"readback", t.io.readback},

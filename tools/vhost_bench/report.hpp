@@ -16,6 +16,7 @@ struct RunTotals {
     uint64_t elapsed_ns = 0;
     uint64_t kicks = 0;             // eventfd writes to the target
     uint64_t kicks_suppressed = 0;  // batches the target asked not to be told about
+    uint64_t reconnects = 0;        // target restarts survived (--reconnect)
     std::string failure;
     std::string target;  // what the target reports (serial number), if anything
     uint64_t capacity_bytes = 0;

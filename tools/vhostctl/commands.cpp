@@ -242,16 +242,21 @@ void add_scsi_commands(CLI::App& app, Action& action) {
     struct Create {
         std::string ctrlr;
         std::optional<std::string> cpumask;
+        bool packed_ring = false;
     };
     auto c = std::make_shared<Create>();
     CLI::App* sub = method(app, action, "vhost_create_scsi_controller",
                            "create a vhost-user-scsi controller (targets are added later)", [c] {
                                json p = {{"ctrlr", c->ctrlr}};
                                put(p, "cpumask", c->cpumask);
+                               if (c->packed_ring) {
+                                   p["packed_ring"] = true;
+                               }
                                return p;
                            });
     sub->add_option("ctrlr", c->ctrlr, "controller name (its socket file name)")->required();
     sub->add_option("--cpumask", c->cpumask, "reactors serving its queues, e.g. 0x1");
+    sub->add_flag("-p,--packed_ring", c->packed_ring, "packed virtqueues");
 
     struct Target {
         std::string ctrlr, bdev_name;

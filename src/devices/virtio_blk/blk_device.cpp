@@ -57,6 +57,11 @@ BlkDevice::BlkDevice(std::shared_ptr<block::Bdev> bdev, const BlkDeviceOptions& 
     if (options_.read_only) {
         features_ |= bit(feature::kRo);
     }
+    // The ring layout is the transport's business (both are served); offered only when asked,
+    // as SPDK does, since a frontend that acks it must also support it end to end.
+    if (options_.packed_ring) {
+        features_ |= bit(virtio::feature::kRingPacked);
+    }
     if (caps.discard) {
         features_ |= bit(feature::kDiscard);
     }

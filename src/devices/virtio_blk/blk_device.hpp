@@ -20,6 +20,7 @@ struct BlkDeviceOptions {
     bool read_only = false;
     uint32_t seg_max = 126;          // data segments per request (plus header and status)
     uint32_t size_max = 128 * 1024;  // bytes per segment
+    bool packed_ring = false;        // offer VIRTIO_F_RING_PACKED (SPDK's packed_ring)
 };
 
 class BlkDevice final : public virtio::Device {

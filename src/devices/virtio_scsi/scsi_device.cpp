@@ -47,7 +47,7 @@ uint64_t ScsiDevice::features() const {
     // T10_PI is not offered: the SCSI target keeps no protection information.
     return bit(virtio::feature::kVersion1) | bit(virtio::feature::kIndirectDesc) |
            bit(virtio::feature::kEventIdx) | bit(feature::kInout) | bit(feature::kHotplug) |
-           bit(feature::kChange);
+           bit(feature::kChange) | (options_.packed_ring ? bit(virtio::feature::kRingPacked) : 0);
 }
 
 void ScsiDevice::read_config(uint32_t offset, std::span<uint8_t> out) const {

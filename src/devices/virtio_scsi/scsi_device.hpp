@@ -25,6 +25,7 @@ struct ScsiDeviceOptions {
     uint32_t seg_max = 254;         // data segments per request
     uint32_t max_sectors = 0xffff;  // 512-byte sectors per command
     uint32_t cmd_per_lun = 128;
+    bool packed_ring = false;  // offer VIRTIO_F_RING_PACKED (the transport serves either layout)
 };
 
 class ScsiDevice final : public virtio::Device, public std::enable_shared_from_this<ScsiDevice> {

@@ -83,7 +83,7 @@ void VhostController::start_queue(virtio::VirtqueueConfig config) {
     slot.reactor->post([this, &slot, config = std::move(config),
                         coalescing = coalescing_]() mutable {
         const uint16_t index = config.index;
-        slot.failed_base = config.last_avail_idx;
+        slot.failed_base = config.base;
         auto handler =
             device_->create_queue_handler(*slot.reactor, virtio::RunningQueue(std::move(config)));
         if (!handler) {

@@ -19,9 +19,6 @@ Result<std::unique_ptr<BlkController>> BlkController::create(
     if (context.controllers.find(params.ctrlr) != nullptr) {
         return make_error(EEXIST, "vhost controller {} already exists", params.ctrlr);
     }
-    if (params.packed_ring) {
-        return make_error(ENOTSUP, "packed_ring is not supported yet");
-    }
     std::shared_ptr<block::Bdev> bdev = context.bdevs.find(params.dev_name);
     if (!bdev) {
         return make_error(ENODEV, "bdev {} not found", params.dev_name);
@@ -35,15 +32,17 @@ Result<std::unique_ptr<BlkController>> BlkController::create(
     }
     VHOSTD_TRY(context.bdevs.claim(bdev->name(), holder_name(params.ctrlr)));
     auto device = std::make_shared<virtio_blk::BlkDevice>(
-        bdev, virtio_blk::BlkDeviceOptions{.read_only = params.readonly});
+        bdev, virtio_blk::BlkDeviceOptions{.read_only = params.readonly,
+                                           .packed_ring = params.packed_ring});
     std::unique_ptr<BlkController> controller(
         new BlkController(vhost_config(context, params.ctrlr, cpumask), device, context,
-                          std::move(reactors), bdev, params.readonly));
+                          std::move(reactors), bdev, params.readonly, params.packed_ring));
     controller->claimed_ = true;
     VHOSTD_TRY(controller->listen());  // a failure releases the claim in the destructor
-    LOG_INFO(target, "vhost-user-blk controller {} on bdev {} ({} blocks of {} bytes{}) at {}",
+    LOG_INFO(target, "vhost-user-blk controller {} on bdev {} ({} blocks of {} bytes{}{}) at {}",
              params.ctrlr, bdev->name(), bdev->num_blocks(), bdev->block_size(),
-             params.readonly ? ", read-only" : "", controller->socket_path());
+             params.readonly ? ", read-only" : "", params.packed_ring ? ", packed ring" : "",
+             controller->socket_path());
     return controller;
 }
 
@@ -51,12 +50,13 @@ BlkController::BlkController(VhostControllerConfig config,
                              std::shared_ptr<virtio_blk::BlkDevice> device,
                              controller::ControllerContext& context,
                              std::vector<reactor::Reactor*> reactors,
-                             std::shared_ptr<block::Bdev> bdev, bool readonly)
+                             std::shared_ptr<block::Bdev> bdev, bool readonly, bool packed_ring)
     : VhostController(std::move(config), device, context.control, std::move(reactors)),
       blk_(std::move(device)),
       bdev_(bdev),
       bdevs_(context.bdevs),
       readonly_(readonly),
+      packed_ring_(packed_ring),
       events_(std::move(bdev), [this](block::Bdev&, block::BdevEvent e) { on_bdev_event(e); }) {}
 
 BlkController::~BlkController() {
@@ -94,6 +94,7 @@ void BlkController::on_bdev_event(block::BdevEvent event) {
 }
 
 nlohmann::json BlkController::backend_specific() const {
+    // SPDK's object exactly (packed_ring shows in save_config, as in SPDK).
     return {{"block",
              {{"readonly", readonly_}, {"bdev", bdev_->name()}, {"transport", "vhost_user_blk"}}}};
 }
@@ -103,6 +104,9 @@ nlohmann::json BlkController::create_calls() const {
         {"ctrlr", name()}, {"dev_name", bdev_->name()}, {"cpumask", cpumask().to_string()}};
     if (readonly_) {
         params["readonly"] = true;
+    }
+    if (packed_ring_) {
+        params["packed_ring"] = true;
     }
     nlohmann::json calls = nlohmann::json::array();
     calls.push_back({{"method", "vhost_create_blk_controller"}, {"params", std::move(params)}});

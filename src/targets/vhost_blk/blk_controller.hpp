@@ -21,7 +21,7 @@ struct BlkControllerParams {
     std::string dev_name;
     std::string cpumask;  // empty: every reactor
     bool readonly = false;
-    bool packed_ring = false;
+    bool packed_ring = false;  // offer packed virtqueues (VIRTIO_F_RING_PACKED)
 };
 
 class BlkController final : public VhostController {
@@ -37,7 +37,7 @@ class BlkController final : public VhostController {
   private:
     BlkController(VhostControllerConfig config, std::shared_ptr<virtio_blk::BlkDevice> device,
                   controller::ControllerContext& context, std::vector<reactor::Reactor*> reactors,
-                  std::shared_ptr<block::Bdev> bdev, bool readonly);
+                  std::shared_ptr<block::Bdev> bdev, bool readonly, bool packed_ring);
     [[nodiscard]] nlohmann::json backend_specific() const override;
     [[nodiscard]] nlohmann::json create_calls() const override;
     void on_bdev_event(block::BdevEvent event);
@@ -46,6 +46,7 @@ class BlkController final : public VhostController {
     std::shared_ptr<block::Bdev> bdev_;
     block::BdevRegistry& bdevs_;
     bool readonly_;
+    bool packed_ring_;
     bool claimed_ = false;
     block::BdevSubscription events_;  // dropped before the members it uses
 };

@@ -14,7 +14,9 @@ rpc::RpcResult vhost_create_blk_controller(controller::ControllerContext& contex
     params.cpumask = RPC_TRY(p.optional_string("cpumask")).value_or("");
     params.readonly = RPC_TRY(p.optional_bool("readonly")).value_or(false);
     params.packed_ring = RPC_TRY(p.optional_bool("packed_ring")).value_or(false);
-    RPC_TRY(p.only_default("packed_ring_recovery", false));
+    // SPDK recovers a packed ring's position from the inflight region only when asked; vhostd
+    // always does (the region is what survives a restart), so either value is accepted.
+    (void)RPC_TRY(p.optional_bool("packed_ring_recovery"));
     RPC_TRY(p.only_default("transport", "vhost_user_blk"));
     RPC_TRY(p.finish());
     auto created = BlkController::create(params, context);

@@ -21,23 +21,25 @@ Result<std::unique_ptr<ScsiController>> ScsiController::create(
         return make_error(EINVAL, "controller {}: cpumask {} selects no reactor", params.ctrlr,
                           cpumask.to_string());
     }
-    auto device = std::make_shared<virtio_scsi::ScsiDevice>(context.control, reactors,
-                                                            virtio_scsi::ScsiDeviceOptions{});
+    auto device = std::make_shared<virtio_scsi::ScsiDevice>(
+        context.control, reactors,
+        virtio_scsi::ScsiDeviceOptions{.packed_ring = params.packed_ring});
     std::unique_ptr<ScsiController> controller(
         new ScsiController(vhost_config(context, params.ctrlr, cpumask), std::move(device), context,
-                           std::move(reactors)));
+                           std::move(reactors), params.packed_ring));
     VHOSTD_TRY(controller->listen());
-    LOG_INFO(target, "vhost-user-scsi controller {} at {}", params.ctrlr,
-             controller->socket_path());
+    LOG_INFO(target, "vhost-user-scsi controller {}{} at {}", params.ctrlr,
+             params.packed_ring ? " (packed ring)" : "", controller->socket_path());
     return controller;
 }
 
 ScsiController::ScsiController(VhostControllerConfig config,
                                std::shared_ptr<virtio_scsi::ScsiDevice> device,
                                controller::ControllerContext& context,
-                               std::vector<reactor::Reactor*> reactors)
+                               std::vector<reactor::Reactor*> reactors, bool packed_ring)
     : VhostController(std::move(config), device, context.control, std::move(reactors)),
-      targets_(std::make_shared<ScsiTargetSet>(name(), std::move(device), context.bdevs)) {}
+      targets_(std::make_shared<ScsiTargetSet>(name(), std::move(device), context.bdevs)),
+      packed_ring_(packed_ring) {}
 
 ScsiController::~ScsiController() {
     release();
@@ -61,8 +63,11 @@ nlohmann::json ScsiController::backend_specific() const {
 
 nlohmann::json ScsiController::create_calls() const {
     nlohmann::json calls = nlohmann::json::array();
-    calls.push_back({{"method", "vhost_create_scsi_controller"},
-                     {"params", {{"ctrlr", name()}, {"cpumask", cpumask().to_string()}}}});
+    nlohmann::json params = {{"ctrlr", name()}, {"cpumask", cpumask().to_string()}};
+    if (packed_ring_) {
+        params["packed_ring"] = true;
+    }
+    calls.push_back({{"method", "vhost_create_scsi_controller"}, {"params", std::move(params)}});
     for (const ScsiTargetInfo& t : targets_->targets()) {
         calls.push_back(
             {{"method", "vhost_scsi_controller_add_target"},

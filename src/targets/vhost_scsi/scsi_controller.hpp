@@ -16,7 +16,8 @@ namespace vhostd::targets {
 // Parameters of vhost_create_scsi_controller, named as in SPDK's RPC.
 struct ScsiControllerParams {
     std::string ctrlr;
-    std::string cpumask;  // empty: every reactor
+    std::string cpumask;       // empty: every reactor
+    bool packed_ring = false;  // offer packed virtqueues (VIRTIO_F_RING_PACKED)
 };
 
 class ScsiController final : public VhostController {
@@ -32,11 +33,13 @@ class ScsiController final : public VhostController {
 
   private:
     ScsiController(VhostControllerConfig config, std::shared_ptr<virtio_scsi::ScsiDevice> device,
-                   controller::ControllerContext& context, std::vector<reactor::Reactor*> reactors);
+                   controller::ControllerContext& context, std::vector<reactor::Reactor*> reactors,
+                   bool packed_ring);
     [[nodiscard]] nlohmann::json backend_specific() const override;
     [[nodiscard]] nlohmann::json create_calls() const override;
 
     std::shared_ptr<ScsiTargetSet> targets_;
+    bool packed_ring_;
 };
 
 // Registers vhost_create_scsi_controller, vhost_scsi_controller_add_target,

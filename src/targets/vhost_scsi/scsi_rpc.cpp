@@ -31,6 +31,8 @@ RpcResult vhost_create_scsi_controller(controller::ControllerContext& context,
     ScsiControllerParams params;
     params.ctrlr = RPC_TRY(p.string("ctrlr"));
     params.cpumask = RPC_TRY(p.optional_string("cpumask")).value_or("");
+    // vhostd's: as vhost_create_blk_controller's packed_ring (SPDK's SCSI has none).
+    params.packed_ring = RPC_TRY(p.optional_bool("packed_ring")).value_or(false);
     // SPDK's "delay" holds the controller back until vhost_start_scsi_controller.
     RPC_TRY(p.only_default("delay", false));
     RPC_TRY(p.finish());
