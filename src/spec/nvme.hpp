@@ -166,6 +166,7 @@ constexpr uint8_t kMetadataSglLengthInvalid = 0x10;
 constexpr uint8_t kSglDescriptorTypeInvalid = 0x11;
 constexpr uint8_t kPrpOffsetInvalid = 0x13;
 constexpr uint8_t kSglOffsetInvalid = 0x16;
+constexpr uint8_t kNamespaceWriteProtected = 0x20;
 // NVM command set (4.6.1.2.2)
 constexpr uint8_t kLbaOutOfRange = 0x80;
 constexpr uint8_t kCapacityExceeded = 0x81;
@@ -628,6 +629,13 @@ constexpr uint32_t sq_doorbell_index(uint32_t qid) {
 }
 constexpr uint32_t cq_doorbell_index(uint32_t qid) {
     return 2 * qid + 1;
+}
+// The driver's side of the EventIdx rule (as Linux's nvme_dbbuf_need_event has it): after
+// moving a shadow doorbell from `old_value` to `new_value`, a real doorbell write is needed
+// iff the EventIdx lies in [old_value, new_value) counted modulo 2^16.
+constexpr bool doorbell_event_needed(uint16_t event_idx, uint16_t new_value, uint16_t old_value) {
+    return static_cast<uint16_t>(new_value - event_idx - 1) <
+           static_cast<uint16_t>(new_value - old_value);
 }
 
 }  // namespace vhostd::nvme_spec
