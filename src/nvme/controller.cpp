@@ -218,7 +218,7 @@ void Controller::post_to(unsigned shard, std::move_only_function<void(Shard&)> f
 void Controller::for_each_shard(std::function<void(Shard&, Shard::Done)> fn,
                                 std::move_only_function<void()> done) {
     if (shards_.empty()) {
-        control_.post(std::move(done));  // shut down: nothing to wait for
+        done();  // shut down: nothing left to wait for
         return;
     }
     auto remaining = std::make_shared<size_t>(shards_.size());
@@ -312,6 +312,10 @@ Result<uint32_t> Controller::add_namespace(const NamespaceOptions& options) {
 }
 
 void Controller::remove_namespace(uint32_t nsid, std::move_only_function<void(Result<void>)> done) {
+    if (shutting_down_) {
+        done(make_error(ESHUTDOWN, "the controller is shutting down"));
+        return;
+    }
     if (nsid == 0 || nsid > namespaces_.size() || !namespaces_[nsid - 1].ns ||
         namespaces_[nsid - 1].removing) {
         done(make_error(ENOENT, "no namespace {}", nsid));

@@ -189,6 +189,10 @@ void Shard::delete_sq(uint16_t qid, Done done) {
                     finished();
                 });
         };
+        if (!sqs_[qid]->engine) {
+            after();  // its ring was lost in a memory change: nothing runs
+            return;
+        }
         sqs_[qid]->engine->stop(std::move(after));
     });
 }

@@ -37,6 +37,9 @@ class GuestRam {
     [[nodiscard]] uint8_t* host(uint64_t gpa) const { return data_ + (gpa - kBase); }
     [[nodiscard]] size_t size() const { return size_; }
     [[nodiscard]] uint64_t end() const { return kBase + size_; }
+    // Allocation marks: rewind() frees everything allocated after `used()` returned `mark`.
+    [[nodiscard]] size_t used() const { return next_; }
+    void rewind(size_t mark) { next_ = mark; }
 
   private:
     uint8_t* data_;
