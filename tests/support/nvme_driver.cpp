@@ -171,13 +171,18 @@ uint16_t FakeNvmeDriver::submit(DriverQueue& q, Command command) {
 }
 
 std::optional<Completion> FakeNvmeDriver::poll(DriverQueue& q, bool ring_head) {
-    auto* entry = reinterpret_cast<Completion*>(ram_.host(q.cq + uint64_t{q.head} * kCqEntrySize));
-    const uint16_t status =
-        std::atomic_ref<uint16_t>(entry->status).load(std::memory_order_acquire);
+    uint8_t* entry = ram_.host(q.cq + uint64_t{q.head} * kCqEntrySize);
+    // The dword with the phase tag is read as the controller writes it: atomically, and first.
+    const uint32_t last = std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(entry + 12))
+                              .load(std::memory_order_acquire);
+    const auto status = static_cast<uint16_t>(last >> 16);
     if (((status & 1) != 0) != q.phase) {
         return std::nullopt;
     }
-    Completion c = *entry;
+    Completion c;
+    std::memcpy(&c, entry, 12);
+    c.cid = static_cast<uint16_t>(last);
+    c.status = status;
     q.head = (q.head + 1) % q.entries;
     if (q.head == 0) {
         q.phase = !q.phase;
