@@ -3,7 +3,10 @@
 // at once by publish(), after checking that guest memory was not cut off, each entry's last
 // dword (command id, status and phase tag) stored last so the driver never sees a torn entry;
 // then the queue's interrupt vector is raised if the queue has interrupts enabled, once per
-// publish, subject to interrupt coalescing. Slots are reserved when a command is taken, so a
+// publish, subject to interrupt coalescing (5.21.1.8 counts per interrupt vector; here it is
+// counted per completion queue, which is the same as long as each queue has its own vector, as
+// Linux and SPDK arrange; queues sharing a vector each aggregate on their own). Slots are
+// reserved when a command is taken, so a
 // taken command always has room for its completion and a full queue (head doorbell not
 // advanced) stops the submission queues from taking more. The head comes from the doorbell
 // page or the shadow doorbell; a head beyond what was posted is refused and reported.

@@ -488,7 +488,9 @@ void Controller::doorbell_write(uint64_t offset, std::span<const uint8_t> data) 
         }
     }
     // 5.2.1 error status: a doorbell of a queue that does not exist, or a value that cannot
-    // index the queue; the write is ignored.
+    // index the queue; the write is ignored. (In mapped mode such stores land in the shared
+    // page unseen: a queue's reactor checks the values of its own doorbells when it reads
+    // them, and a queue's slot is zeroed when the queue is created.)
     if (size == 0) {
         report_doorbell_error(qid, completion_queue, value, aen_error::kInvalidDoorbellRegister);
         return;

@@ -282,8 +282,13 @@ void IoQueue::next_range(Request& request) noexcept {
     const block::Capabilities& caps = ns.bdev().capabilities();
     uint64_t max_blocks = 0;  // 0: no limit
     if (request.zero_writes) {
-        // As many zero pages as a request has iovecs, in whole blocks.
-        max_blocks = (kIovecsPerRequest * kZeroPage.size()) >> ns.block_shift();
+        // As many zero pages as a request has iovecs (and the bdev takes), in whole blocks.
+        size_t pages = kIovecsPerRequest;
+        if (caps.max_segments != 0) {
+            pages = std::min<size_t>(pages, caps.max_segments);
+        }
+        // At least one block (a 64 KiB block is 16 pages, well within a request's iovecs).
+        max_blocks = std::max<uint64_t>(1, (pages * kZeroPage.size()) >> ns.block_shift());
     } else if (request.range_type == block::IoType::discard) {
         max_blocks = caps.max_discard_blocks;
     } else {
