@@ -21,11 +21,9 @@ namespace vhostd::testing {
 
 class CephCluster {
   public:
-    struct Options {
-        bool bluestore = false;  // data on a file that survives SIGKILL (default: memstore)
-    };
-
-    explicit CephCluster(Options options = {}) : options_(options) {
+    // bluestore: the OSD keeps its data in a file and survives SIGKILL (default: memstore, in
+    // the OSD's memory, saved on a clean stop only).
+    explicit CephCluster(bool bluestore = false) : bluestore_(bluestore) {
         char tmpl[] = "/tmp/vhostd-ceph.XXXXXX";
         top_ = ::mkdtemp(tmpl);
         dir_ = top_ + "/cluster";
@@ -50,7 +48,7 @@ class CephCluster {
     // Starts the cluster (a few seconds); false with the script's output in output().
     bool start() {
         std::vector<std::string> args = {"start", dir_, "--owner-pid", std::to_string(::getpid())};
-        if (options_.bluestore) {
+        if (bluestore_) {
             args.insert(args.end(), {"--objectstore", "bluestore"});
         }
         started_ = true;
@@ -138,7 +136,7 @@ class CephCluster {
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
 
-    Options options_;
+    bool bluestore_;
     std::string top_;
     std::string dir_;
     std::string output_;

@@ -1,6 +1,8 @@
 // RbdBackend: channels, description, status, and the image jobs.
 #include "block/backends/rbd/rbd_backend.hpp"
 
+#include <optional>
+
 #include "base/log.hpp"
 #include "block/backends/rbd/rbd_channel.hpp"
 
@@ -127,17 +129,40 @@ void RbdBackend::refresh_size() {
                 return;
             }
             if (!*bytes) {
-                LOG_WARN(block, "bdev {}: cannot read the RBD image size: {}", state->bdev->name(),
-                         bytes->error().describe());
-            } else {
-                BdevModuleAccess::set_num_blocks(*state->bdev, **bytes / block_size);
+                // The cluster does not answer: try again later, not at once (librbd queues I/O
+                // behind an image refresh, so a loop of them would hold the guest's requests).
+                LOG_WARN(block,
+                         "bdev {}: cannot read the RBD image size: {}; trying again in "
+                         "{} ms",
+                         state->bdev->name(), bytes->error().describe(),
+                         state->retry_delay.count());
+                retry_refresh_later(state);
+                return;
             }
+            BdevModuleAccess::set_num_blocks(*state->bdev, **bytes / block_size);
             if (state->refresh_again) {
                 state->refresh_again = false;
                 auto* backend = BdevModuleAccess::backend<RbdBackend>(*state->bdev);
                 if (backend != nullptr) {
                     backend->refresh_size();
                 }
+            }
+        });
+}
+
+void RbdBackend::retry_refresh_later(const std::shared_ptr<RbdImageState>& state) {
+    auto timer = std::make_shared<std::optional<reactor::Reactor::TimerId>>();
+    *timer = state->control->add_timer(
+        state->retry_delay, [weak = std::weak_ptr<RbdImageState>(state), timer] {
+            auto s = weak.lock();
+            if (s) {
+                s->control->cancel_timer(**timer);  // once
+            }
+            if (!s || s->bdev == nullptr) {
+                return;
+            }
+            if (auto* backend = BdevModuleAccess::backend<RbdBackend>(*s->bdev)) {
+                backend->refresh_size();
             }
         });
 }

@@ -37,6 +37,8 @@ class RbdBackend final : public BdevBackend {
     [[nodiscard]] const RbdParams& params() const { return params_; }
 
   private:
+    static void retry_refresh_later(const std::shared_ptr<RbdImageState>& state);
+
     std::shared_ptr<RbdContext> context_;
     std::shared_ptr<RadosCluster> cluster_;
     RbdParams params_;

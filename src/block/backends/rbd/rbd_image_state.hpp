@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,6 +40,7 @@ struct RbdImageState {
     std::move_only_function<void()> after_jobs;  // the close, once they are done
     bool refreshing = false;
     bool refresh_again = false;
+    std::chrono::milliseconds retry_delay{1000};  // after a failed size refresh
 
     // Reports failed while any channel is stuck, recovered once none is.
     void update_health();

@@ -187,6 +187,7 @@ void RbdModule::create_bdev(RbdParams params, Done<std::shared_ptr<Bdev>> done) 
     auto state = std::make_shared<RbdImageState>();
     state->api = context_->api;
     state->control = &context_->control;
+    state->retry_delay = std::chrono::milliseconds(params.io_timeout_ms);
     auto answer = answer_within(
         context_->control, params.io_timeout_ms, std::move(done),
         fmt::format("bdev {} ({}/{})", params.name, params.pool_name, params.rbd_name));
