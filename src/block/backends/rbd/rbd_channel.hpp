@@ -72,6 +72,10 @@ class RbdChannel final : public BackendChannel {
     uint64_t overdue_since_ = 0;    // the epoch overdue_ became non-zero
     bool stuck_ = false;
     std::optional<reactor::Reactor::TimerId> tick_timer_;
+    // EXPERIMENT (VHOSTD_RBD_EVENTS=1): librbd's event socket, polled by the reactor.
+    struct EventPoller;
+    std::unique_ptr<EventPoller> events_;
+    bool use_events_ = false;
 };
 
 }  // namespace vhostd::block
