@@ -24,7 +24,6 @@ struct Image {
     rados_ioctx_t ioctx = nullptr;
     rbd_image_t image = nullptr;
     std::unique_ptr<Watch> watch;
-    bool events = false;
 };
 
 std::unexpected<Error> rados_error(int rc, std::string what) {
@@ -172,8 +171,7 @@ class LibrbdApi final : public RbdApi {
     int submit(RbdImage* handle, const RbdIo& io, void* arg) noexcept override {
         rbd_image_t image = reinterpret_cast<Image*>(handle)->image;
         rbd_completion_t completion = nullptr;
-        int rc = rbd_aio_create_completion(
-            arg, reinterpret_cast<Image*>(handle)->events ? nullptr : &librbd_done, &completion);
+        int rc = rbd_aio_create_completion(arg, &librbd_done, &completion);
         if (rc < 0) {
             return rc;
         }
@@ -198,28 +196,6 @@ class LibrbdApi final : public RbdApi {
             rbd_aio_release(completion);
         }
         return rc;
-    }
-
-    Result<void> use_event_fd(RbdImage* handle, int fd) override {
-        auto* image = reinterpret_cast<Image*>(handle);
-        const int rc = rbd_set_image_notification(image->image, fd, EVENT_TYPE_EVENTFD);
-        if (rc < 0) {
-            return rados_error(rc, "rbd_set_image_notification");
-        }
-        image->events = true;
-        return {};
-    }
-
-    int poll_events(RbdImage* handle, void** args, int64_t* results, int max) noexcept override {
-        rbd_completion_t completions[64];
-        const int n = rbd_poll_io_events(reinterpret_cast<Image*>(handle)->image, completions,
-                                         std::min(max, 64));
-        for (int i = 0; i < n; ++i) {
-            args[i] = rbd_aio_get_arg(completions[i]);
-            results[i] = rbd_aio_get_return_value(completions[i]);
-            rbd_aio_release(completions[i]);
-        }
-        return n;
     }
 };
 

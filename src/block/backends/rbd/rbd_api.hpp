@@ -77,10 +77,6 @@ class RbdApi {
     // on the caller's, inside this call, if librbd fails it at once). Returns -errno if the I/O
     // never started (then no rbd_io_done).
     virtual int submit(RbdImage* image, const RbdIo& io, void* arg) noexcept = 0;
-
-    // EXPERIMENT: librbd's event socket instead of its callback thread.
-    virtual Result<void> use_event_fd(RbdImage*, int) { return make_error(ENOTSUP, "no"); }
-    virtual int poll_events(RbdImage*, void**, int64_t*, int) noexcept { return 0; }
 };
 
 // The real librados/librbd.

@@ -2,12 +2,8 @@
 #include "block/backends/rbd/rbd_channel.hpp"
 
 #include <cstddef>
-#include <cstdlib>
 #include <thread>
 
-#include <sys/epoll.h>
-
-#include "base/event_fd.hpp"
 #include "base/log.hpp"
 
 namespace vhostd::block {
@@ -71,39 +67,6 @@ void RbdImageState::note_answer(bool ok) {
     }
 }
 
-// EXPERIMENT: drains librbd's event queue on the reactor, every iteration and on the eventfd.
-struct RbdChannel::EventPoller final : reactor::Poller {
-    RbdChannel& channel;
-    UniqueFd fd;
-    std::optional<reactor::Reactor::FdId> watch;
-    explicit EventPoller(RbdChannel& c) : channel(c) {}
-    reactor::PollResult poll() noexcept override {
-        void* args[64];
-        int64_t results[64];
-        const int n = channel.state_->api->poll_events(channel.state_->image, args, results, 64);
-        for (int i = 0; i < n; ++i) {
-            auto& request = *static_cast<IoRequest*>(args[i]);
-            scratch(request).backend_result = results[i];
-            channel.deliver(request);
-        }
-        return n > 0 ? reactor::PollResult::busy : reactor::PollResult::idle;
-    }
-    bool enter_interrupt_mode() noexcept override {
-        drain_event_fd(fd.get());
-        void* args[1];
-        int64_t results[1];
-        // Anything queued before the drain would not wake us: look once more.
-        const int n = channel.state_->api->poll_events(channel.state_->image, args, results, 1);
-        if (n > 0) {
-            auto& request = *static_cast<IoRequest*>(args[0]);
-            scratch(request).backend_result = results[0];
-            channel.deliver(request);
-            return false;
-        }
-        return true;
-    }
-};
-
 Result<std::unique_ptr<RbdChannel>> RbdChannel::create(reactor::Reactor& reactor, const Bdev& bdev,
                                                        std::shared_ptr<RbdImageState> state,
                                                        std::chrono::milliseconds io_timeout) {
@@ -112,17 +75,6 @@ Result<std::unique_ptr<RbdChannel>> RbdChannel::create(reactor::Reactor& reactor
     RbdChannel* self = channel.get();
     channel->mailbox_ = VHOSTD_TRY(reactor::Mailbox::create(
         reactor, [self](reactor::MailboxNode& node) { self->deliver(request_of(node)); }));
-    if (const char* e = std::getenv("VHOSTD_RBD_EVENTS"); e != nullptr && e[0] == '1') {
-        auto events = std::make_unique<EventPoller>(*channel);
-        events->fd = VHOSTD_TRY(make_event_fd());
-        VHOSTD_TRY(self->state_->api->use_event_fd(self->state_->image, events->fd.get()));
-        const int fd = events->fd.get();
-        events->watch = VHOSTD_TRY(reactor.watch_fd(fd, EPOLLIN, [fd](uint32_t) {}));
-        reactor.add_poller(*events);
-        channel->events_ = std::move(events);
-        channel->use_events_ = true;
-        LOG_INFO(block, "bdev {}: RBD completions through librbd's event socket", bdev.name());
-    }
     const auto period = std::max(io_timeout / kEpochsPerTimeout, std::chrono::milliseconds(1));
     channel->tick_timer_ = reactor.add_timer(period, [self] { self->tick(); });
     return channel;
@@ -151,10 +103,6 @@ RbdChannel::~RbdChannel() {
         std::this_thread::yield();
     }
     mailbox_.reset();
-    if (events_) {
-        reactor_.remove_poller(*events_);
-        reactor_.unwatch_fd(*events_->watch);
-    }
     if (overdue_ != 0) {
         LOG_ERROR(block, "bdev {}: RBD channel closed with {} request(s) still in librbd",
                   bdev_name_, overdue_);

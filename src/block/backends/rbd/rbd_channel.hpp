@@ -1,6 +1,10 @@
 // RbdChannel: one reactor's submission path to an RBD image. Requests go to librbd's vectored
 // async calls straight from the request's iovecs (zero copy); librbd completes them on its own
 // threads, which only post the request to the channel's Mailbox; the reactor then finishes it.
+// (librbd's other way, its event socket polled by the reactor, was measured against this one on
+// the test cluster and was no faster: it writes the eventfd for every completion where the
+// Mailbox does so only while the reactor sleeps, and it is one queue per image where channels
+// are one per reactor. See bench/RESULTS.md.)
 //
 // Timeouts. librbd cannot cancel an I/O it has started, and until its completion returns it may
 // still copy read data into the request's buffers (or, with zero-copy writes, read from them).
@@ -72,10 +76,6 @@ class RbdChannel final : public BackendChannel {
     uint64_t overdue_since_ = 0;    // the epoch overdue_ became non-zero
     bool stuck_ = false;
     std::optional<reactor::Reactor::TimerId> tick_timer_;
-    // EXPERIMENT (VHOSTD_RBD_EVENTS=1): librbd's event socket, polled by the reactor.
-    struct EventPoller;
-    std::unique_ptr<EventPoller> events_;
-    bool use_events_ = false;
 };
 
 }  // namespace vhostd::block
