@@ -153,7 +153,7 @@ cmd_start() {
   ceph-osd -c "$dir/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >>"$dir/log/osd.0.mkfs" 2>&1 ||
     die "ceph-osd --mkfs failed (see $dir/log/osd.0.mkfs)"
   start_osd
-  cli osd pool create rbd 8 >/dev/null 2>&1
+  wait_for 60 cli osd pool create rbd 8 || die "cannot create pool rbd (see $dir/log/mon.a.log)"
   timeout 60 rbd -c "$dir/ceph.conf" pool init rbd || die "pool rbd did not become usable"
   echo "$dir/ceph.conf"
 }

@@ -88,23 +88,29 @@ void RbdModule::register_cluster(RbdClusterParams params, Done<void> done) {
     const RadosConfig config = params.rados_config();
     context_->workers.run(
         [api = context_->api, config, connected] { *connected = api->connect(config); },
-        [self = weak_from_this(), params = std::move(params), answer, connected]() mutable {
+        [self = weak_from_this(), context = context_, params = std::move(params), answer,
+         connected]() mutable {
+            if (!*connected) {
+                if (auto module = self.lock()) {
+                    module->connecting_.erase(params.name);
+                }
+                answer->give(context->control,
+                             make_error(connected->error().code, "cluster {}: {}", params.name,
+                                        connected->error().describe()));
+                return;
+            }
+            // Whoever ends up without it (a timeout answered first, the module is gone)
+            // disconnects it by letting go.
+            auto cluster = std::make_shared<RadosCluster>(context, params, **connected);
             auto module = self.lock();
             if (!module) {
                 return;
             }
             module->connecting_.erase(params.name);
-            if (!*connected) {
-                answer->give(module->context_->control,
-                             make_error(connected->error().code, "cluster {}: {}", params.name,
-                                        connected->error().describe()));
-                return;
-            }
-            auto cluster = std::make_shared<RadosCluster>(module->context_, params, **connected);
-            if (answer->give(module->context_->control, {})) {
+            if (answer->give(context->control, {})) {
                 LOG_INFO(block, "Ceph cluster {} registered", params.name);
                 module->clusters_.emplace(params.name, std::move(cluster));
-            }  // else: answered with a timeout already; the cluster disconnects as it goes
+            }
         });
 }
 
@@ -239,13 +245,11 @@ void RbdModule::create_bdev(RbdParams params, Done<std::shared_ptr<Bdev>> done) 
                      pool, image, watch.error().describe());
         }
     };
-    context_->workers.run(std::move(job), [self = weak_from_this(), params = std::move(params),
-                                           shared, state, answer, opened]() mutable {
+    context_->workers.run(std::move(job), [self = weak_from_this(), context = context_,
+                                           params = std::move(params), shared, state, answer,
+                                           opened]() mutable {
+        // Also when the module is gone (vhostd stopping): what was opened is closed again.
         auto module = self.lock();
-        if (!module) {
-            return;
-        }
-        auto& context = module->context_;
         std::shared_ptr<RadosCluster> cluster = shared;
         if (opened->connected != nullptr) {
             RbdClusterParams private_params{.name = "", .io_timeout_ms = params.io_timeout_ms};
@@ -260,8 +264,8 @@ void RbdModule::create_bdev(RbdParams params, Done<std::shared_ptr<Bdev>> done) 
             }
             answer->give(context->control, std::move(result));
         };
-        if (!answer->done) {
-            give_up(make_error(ETIMEDOUT, "answered already"));  // past the deadline
+        if (!answer->done || !module) {
+            give_up(make_error(ETIMEDOUT, "answered already"));  // past the deadline, or gone
             return;
         }
         if (opened->error) {

@@ -13,8 +13,10 @@ RbdWorkers::~RbdWorkers() {
 }
 
 void RbdWorkers::drain() {
-    // Dropping a continuation may start a last job (an image closed lets go of its cluster,
-    // which disconnects): repeat until nothing is left.
+    // Every job's continuation runs, here, once its thread has been joined: they release what
+    // the jobs opened (an image closed after the size refresh it waited for, a connection made
+    // for a create nobody waits for any more). Running one may start a last job (an image
+    // closed lets go of its cluster, which disconnects): repeat until nothing is left.
     for (;;) {
         std::map<uint64_t, std::thread> threads;
         std::map<uint64_t, std::move_only_function<void()>> continuations;
@@ -31,7 +33,11 @@ void RbdWorkers::drain() {
         for (auto& [id, thread] : threads) {
             thread.join();
         }
-        // Dropped here, on the control thread, with whatever they hold.
+        for (auto& [id, done] : continuations) {
+            if (done) {
+                done();
+            }
+        }
         continuations.clear();
     }
 }

@@ -19,8 +19,7 @@ namespace vhostd::block {
 class RbdWorkers {
   public:
     explicit RbdWorkers(reactor::Reactor& control);
-    // Joins every job still running (each ends within librados' timeouts). Continuations not
-    // yet run are dropped. Call on the control reactor's thread.
+    // drain(). Call on the control reactor's thread.
     ~RbdWorkers();
     RbdWorkers(const RbdWorkers&) = delete;
     RbdWorkers& operator=(const RbdWorkers&) = delete;
@@ -30,9 +29,10 @@ class RbdWorkers {
     // the control reactor (it is destroyed on its thread). Any thread.
     void run(std::move_only_function<void()> job, std::move_only_function<void()> done);
 
-    // Joins every job and drops the continuations not yet run (and whatever they hold), until
-    // none is left: what the owner calls when it goes, to break cycles through continuations.
-    // Control reactor.
+    // Joins every job (each ends within librados' timeouts) and runs the continuations not run
+    // yet, until none is left: what the owner calls when it goes (the reactor may not run any
+    // more), so that what the jobs opened is released and no cycle through a continuation
+    // remains. Control reactor's thread.
     void drain();
 
     // Jobs started and not yet finished (control reactor).
