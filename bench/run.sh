@@ -4,8 +4,12 @@
 # core 1. Prints a Markdown table with ratios (vhostd / qsd).
 #
 #   bench/run.sh [--smoke] [--build DIR] [--out FILE] [--time SECONDS]
+#   bench/run.sh --rbd [--pairs N] [--build DIR] [--out FILE] [--time SECONDS]
 #
 # --smoke runs every workload for a fraction of a second (CI: it must run, not reach numbers).
+# --rbd runs only the Ceph RBD rows, on a single-node cluster started for the run
+# (tests/support/ceph_cluster.sh): vhostd's rbd bdev and qemu-storage-daemon's rbd driver
+# (qemu-block-extra) in alternating pairs (default 3), medians, and target CPU per I/O.
 # Needs build/vhostd, build/vhost-bench, qemu-storage-daemon (Debian: qemu-system-common),
 # taskset and jq. Without qemu-storage-daemon the qsd columns say "n/a". With SPDK_DIR set (an
 # SPDK tree built by ../shared/anchors/spdk/build.sh), bench/spdk_pairs.sh then compares vhostd
@@ -18,13 +22,17 @@ out=""
 secs=10
 idle_secs=10
 smoke=0
+rbd=0
+pairs=3
 while [[ $# -gt 0 ]]; do
     case $1 in
         --smoke) smoke=1; secs=0.4; idle_secs=1 ;;
+        --rbd) rbd=1 ;;
+        --pairs) pairs=$2; shift ;;
         --build) build=$(cd "$2" && pwd); shift ;;
         --out) out=$2; shift ;;
         --time) secs=$2; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -64,6 +72,7 @@ target_pid=""
 cleanup() {
     stop_target
     [[ -n ${nbdkit_pid:-} ]] && kill "$nbdkit_pid" 2>/dev/null
+    [[ -d $work/ceph ]] && "$root/tests/support/ceph_cluster.sh" stop "$work/ceph"
     rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
@@ -96,6 +105,8 @@ start_vhostd() {
         null) bdev='{"method": "bdev_null_create", "params": {"name": "Disk0", "num_blocks": '$((ram_mib * 2048))', "block_size": 512}}' ;;
         file) bdev='{"method": "bdev_uring_create", "params": {"name": "Disk0", "filename": "'"$work/disk.img"'"}}' ;;
         nbd) bdev='{"method": "bdev_nbd_client_create", "params": {"name": "Disk0", "uri": "nbd+unix:///?socket='"$work/nbd.sock"'"}}' ;;
+        rbd) bdev='{"method": "bdev_rbd_register_cluster", "params": {"name": "ceph0", "config_file": "'"$ceph_conf"'"}},
+                   {"method": "bdev_rbd_create", "params": {"name": "Disk0", "cluster_name": "ceph0", "pool_name": "rbd", "rbd_name": "bench", "block_size": 512}}' ;;
     esac
     cat > "$work/vhostd.json" <<JSON
 {"subsystems": [
@@ -110,7 +121,7 @@ JSON
     # the remote rows run vhostd's reactor in interrupt mode, as a network server elsewhere
     # would not need.
     local poll=()
-    [[ $backend == nbd ]] && poll=(--poll never)
+    [[ $backend == nbd || $backend == rbd ]] && poll=(--poll "${VHOSTD_BENCH_REMOTE_POLL:-never}")
     "${prio[@]}" taskset -c "$cores" "$vhostd" -c "$work/vhostd.json" -S "$work" -r "$work/rpc.sock" -m "$mask" \
         "${poll[@]}" --log-level warning > "$work/target.log" 2>&1 &
     target_pid=$!
@@ -125,6 +136,7 @@ start_qsd() {
         null) blockdev="driver=null-co,node-name=disk0,size=$((ram_mib << 20))" ;;
         file) blockdev="driver=file,node-name=disk0,filename=$work/disk.img,aio=io_uring" ;;
         nbd) blockdev="driver=nbd,node-name=disk0,server.type=unix,server.path=$work/nbd.sock" ;;
+        rbd) blockdev="driver=rbd,node-name=disk0,pool=rbd,image=bench,conf=$ceph_conf" ;;
     esac
     "${prio[@]}" taskset -c "$target_cpu" "$qsd" --blockdev "$blockdev" \
         --export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$work/sock,writable=on,num-queues=$queues" \
@@ -157,11 +169,76 @@ run_bench() {
     hz=$(getconf CLK_TCK)
     jq --argjson cpu "$(awk -v t="$((t1 - t0))" -v hz="$hz" -v w0="$w0" -v w1="$w1" \
                          'BEGIN { printf "%.2f", t / hz / (w1 - w0) * 100 }')" \
-        '. + {target_cpu: $cpu}' "$work/$name.raw" > "$work/$name.json" 2>/dev/null ||
+       --argjson cpu_s "$(awk -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }')" \
+        '. + {target_cpu: $cpu, target_cpu_s: $cpu_s}' "$work/$name.raw" > "$work/$name.json" 2>/dev/null ||
         echo '{"iops": 0, "lat_ns": {"mean": 0, "p99": 0}, "target_cpu": 0}' > "$work/$name.json"
 }
 
+field() {  # field FILE JQ-EXPR
+    [[ -f $1 ]] && jq -r "$2" "$1" || echo "n/a"
+}
+fmt_iops() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.0fk", v / 1000 }'; }
+fmt_kiops() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.2fk", v / 1000 }'; }
+fmt_us() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
+fmt_pct() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.1f%%", v }'; }
+ratio() { [[ $1 == n/a || $2 == n/a ]] && echo n/a || awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+
 failed=0
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --rbd: the Ceph RBD rows alone, vhostd and qsd alternating, `pairs` times each workload.
+if [[ $rbd == 1 ]]; then
+    [[ -n $qsd ]] || { echo "--rbd needs qemu-storage-daemon" >&2; exit 1; }
+    rbd_mib=1024
+    ceph_conf=$("$root/tests/support/ceph_cluster.sh" start "$work/ceph" --owner-pid $$)
+    rbd -c "$ceph_conf" create --size "${rbd_mib}M" rbd/bench
+    # Written once, so that reads find objects (a missing object reads as zeroes, for free).
+    rbd -c "$ceph_conf" bench --io-type write --io-size 4M --io-threads 4 --io-total "${rbd_mib}M" \
+        --io-pattern seq rbd/bench > /dev/null
+    rbd_workloads=(
+        "randread-4k-qd32|--rw randread --bs 4k --iodepth 32"
+        "randwrite-4k-qd32|--rw randwrite --bs 4k --iodepth 32"
+        "randread-4k-qd1|--rw randread --bs 4k --iodepth 1"
+        "randwrite-4k-qd1|--rw randwrite --bs 4k --iodepth 1"
+    )
+    for ((pair = 1; pair <= pairs; pair++)); do
+        for w in "${rbd_workloads[@]}"; do
+            IFS='|' read -r name args <<< "$w"
+            for target in vhostd qsd; do
+                echo "rbd: pair $pair/$pairs, $name, $target" >&2
+                "start_$target" rbd 1
+                # shellcheck disable=SC2086
+                run_bench "$target-$name-$pair" --qsize 256 --time "$secs" $args
+                stop_target
+            done
+        done
+    done
+    # per_io FILE: target CPU microseconds per I/O.
+    per_io() { jq -r '(.target_cpu_s / ((.read_ios + .write_ios) | if . == 0 then 1 else . end)) * 1e6' "$1"; }
+    {
+        echo "Ceph RBD, single-node cluster (memstore OSD on this machine), ${secs} s per run, $pairs alternating pairs; medians, then every pair (vhostd/qsd)."
+        echo
+        echo "| workload | vhostd IOPS | qsd IOPS | ratio | vhostd mean µs | qsd mean µs | vhostd CPU µs/IO | qsd CPU µs/IO | pairs (IOPS) |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        for w in "${rbd_workloads[@]}"; do
+            IFS='|' read -r name _ <<< "$w"
+            vi=$(for p in $(seq "$pairs"); do field "$work/vhostd-$name-$p.json" .iops; done | median)
+            qi=$(for p in $(seq "$pairs"); do field "$work/qsd-$name-$p.json" .iops; done | median)
+            vl=$(for p in $(seq "$pairs"); do field "$work/vhostd-$name-$p.json" .lat_ns.mean; done | median)
+            ql=$(for p in $(seq "$pairs"); do field "$work/qsd-$name-$p.json" .lat_ns.mean; done | median)
+            vc=$(for p in $(seq "$pairs"); do per_io "$work/vhostd-$name-$p.json"; done | median)
+            qc=$(for p in $(seq "$pairs"); do per_io "$work/qsd-$name-$p.json"; done | median)
+            each=$(for p in $(seq "$pairs"); do
+                printf '%s/%s ' "$(fmt_kiops "$(field "$work/vhostd-$name-$p.json" .iops)")" \
+                    "$(fmt_kiops "$(field "$work/qsd-$name-$p.json" .iops)")"
+            done)
+            echo "| $name | $(fmt_kiops "$vi") | $(fmt_kiops "$qi") | $(ratio "$vi" "$qi") | $(fmt_us "$vl") | $(fmt_us "$ql")" \
+                 "| $(awk -v v="$vc" 'BEGIN { printf "%.1f", v }') | $(awk -v v="$qc" 'BEGIN { printf "%.1f", v }') | $each|"
+        done
+    } | tee ${out:+"$out"}
+    exit "$failed"
+fi
+
 # Workloads: name, backend, vhost-bench arguments.
 workloads=(
     "randread-4k-qd1|ram|--rw randread --bs 4k --iodepth 1"
@@ -227,14 +304,6 @@ stop_target
 start_vhostd ram 0x3
 run_bench "vhostd-2q-2r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
 stop_target
-
-field() {  # field FILE JQ-EXPR
-    [[ -f $1 ]] && jq -r "$2" "$1" || echo "n/a"
-}
-fmt_iops() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.0fk", v / 1000 }'; }
-fmt_us() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
-fmt_pct() { [[ $1 == n/a ]] && echo n/a || awk -v v="$1" 'BEGIN { printf "%.1f%%", v }'; }
-ratio() { [[ $1 == n/a || $2 == n/a ]] && echo n/a || awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 
 table() {
     echo "| workload | backend | vhostd IOPS | qsd IOPS | ratio | vhostd mean / p99 µs | qsd mean / p99 µs | vhostd CPU | qsd CPU |"

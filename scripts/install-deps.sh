@@ -5,13 +5,15 @@ set -euo pipefail
 
 build_packages=(
   g++ cmake ninja-build pkg-config git
-  liburing-dev libnbd-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
+  liburing-dev libnbd-dev librbd-dev librados-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_packages=(
   clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format
   qemu-system-x86 qemu-system-common qemu-utils fio
   nbdkit  # NBD servers for the NBD backend's tests (and qemu-nbd from qemu-utils)
+  ceph-mon ceph-osd ceph-common  # the single-node cluster of the RBD tests (tests/support/ceph_cluster.sh)
+  qemu-block-extra  # qemu-storage-daemon's rbd driver (bench/run.sh's rbd rows)
   jq util-linux  # bench/run.sh (smoke test): JSON fields, taskset
 )
 

@@ -5,6 +5,7 @@
 #include "block/backends/malloc/malloc_bdev.hpp"
 #include "block/backends/nbd/nbd_bdev.hpp"
 #include "block/backends/null/null_bdev.hpp"
+#include "block/backends/rbd/rbd_module.hpp"
 #include "block/backends/uring/uring_bdev.hpp"
 #include "targets/vhost/vhost_rpc.hpp"
 #include "targets/vhost_blk/blk_controller.hpp"
@@ -18,6 +19,7 @@ void register_modules(block::ModuleContext& bdev_modules, controller::Controller
     block::register_uring_module(bdev_modules);
     block::register_fault_module(bdev_modules);
     block::register_nbd_module(bdev_modules);
+    block::register_rbd_module(bdev_modules);
 
     targets::register_vhost_family(kinds);
     targets::register_vhost_blk(kinds);

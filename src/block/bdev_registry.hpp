@@ -4,10 +4,13 @@
 // shared_ptr<Bdev> they need when a controller starts and never look the registry up.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "base/error.hpp"
 #include "block/bdev.hpp"
@@ -39,6 +42,12 @@ class BdevRegistry {
 
     [[nodiscard]] size_t size() const { return entries_.size(); }
 
+    // save_config: calls a module writes ahead of every bdev in the "bdev" subsystem, for
+    // objects its bdevs refer to (SPDK's bdev_rbd_register_cluster), in registration order.
+    using ConfigPrelude = std::function<nlohmann::json()>;
+    void add_config_prelude(ConfigPrelude writer) { preludes_.push_back(std::move(writer)); }
+    [[nodiscard]] const std::vector<ConfigPrelude>& config_preludes() const { return preludes_; }
+
   private:
     struct Entry {
         std::shared_ptr<Bdev> bdev;
@@ -48,7 +57,8 @@ class BdevRegistry {
     Entry* entry(std::string_view name);
     const Entry* entry(std::string_view name) const;
 
-    std::vector<Entry> entries_;  // a handful of bdevs: a linear scan beats a map here
+    std::vector<Entry> entries_;
+    std::vector<ConfigPrelude> preludes_;  // a handful of bdevs: a linear scan beats a map here
 };
 
 }  // namespace vhostd::block

@@ -255,6 +255,11 @@ void register_bdev_methods(rpc::MethodTable& methods, rpc::ConfigRegistry& confi
                      [&bdevs](const nlohmann::json* p) { return bdev_set_qos_limit(bdevs, p); });
     config.add("bdev", {}, [&bdevs] {
         nlohmann::json calls = nlohmann::json::array();
+        for (const auto& prelude : bdevs.config_preludes()) {
+            for (auto& call : prelude()) {
+                calls.push_back(std::move(call));
+            }
+        }
         for (const auto& bdev : bdevs.list()) {
             for (auto& call : bdev_config_calls(*bdev)) {
                 calls.push_back(std::move(call));

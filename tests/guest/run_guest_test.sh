@@ -3,9 +3,10 @@
 # runs the virtio-blk checks of blk_test.sh inside the guest, then checks the backing file on the
 # host. Exits 0 on PASS, 1 on any failure (with the reason and the relevant logs), 2 on bad usage.
 #
-# Usage: run_guest_test.sh [--target qsd|vhostd|cmd] [--vhostd PATH] [--target-cmd TEMPLATE]
-#                          [--device blk|scsi|reconnect] [--packed] [--cache-dir DIR]
-#                          [--timeout SECONDS] [--accel tcg|kvm] [--install-deps] [--keep] [--verbose]
+# Usage: run_guest_test.sh [--target qsd|vhostd|vhostd_rbd|vhostd_nbd|cmd] [--vhostd PATH]
+#                          [--target-cmd TEMPLATE] [--device blk|scsi|reconnect] [--packed]
+#                          [--cache-dir DIR] [--timeout SECONDS] [--accel tcg|kvm]
+#                          [--install-deps] [--keep] [--verbose]
 # Environment equivalents: VHOSTD_GUEST_TARGET, VHOSTD_BIN, VHOSTD_GUEST_TARGET_CMD,
 # VHOSTD_GUEST_CACHE, VHOSTD_GUEST_TIMEOUT, VHOSTD_GUEST_ACCEL, VHOSTD_GUEST_KEEP=1,
 # VHOSTD_GUEST_VERBOSE=1, VHOSTD_GUEST_PACKED=1. See tests/guest/README.md.
@@ -68,11 +69,13 @@ elif [[ $device == reconnect ]]; then
   # shellcheck source=reconnect_guest.sh
   source "$here/reconnect_guest.sh"
 fi
-declare -F "target_$target" >/dev/null || die "unknown target '$target' (qsd, vhostd, cmd)"
+declare -F "target_$target" >/dev/null || die "unknown target '$target' (qsd, vhostd, vhostd_rbd, vhostd_nbd, cmd)"
 
 # --- dependencies -------------------------------------------------------------------------------
 need=(qemu-system-x86_64 fio cpio xz /bin/busybox /sbin/mke2fs)
 [[ $target == qsd ]] && need+=("${QSD_BIN:-qemu-storage-daemon}")
+[[ $target == vhostd_rbd ]] && need+=(ceph-mon ceph-osd rbd)
+[[ $target == vhostd_nbd ]] && need+=(nbdkit)
 missing=()
 for t in "${need[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
 if ((${#missing[@]})); then
@@ -114,6 +117,8 @@ cleanup() {
     kill -KILL -- "-$target_pgid" 2>/dev/null || true
   fi
   [[ -n $tail_pid ]] && stop_pid "$tail_pid"
+  # Whatever else the target needed (a Ceph cluster) goes before its scratch dir.
+  if declare -F "target_${target}_cleanup" >/dev/null; then "target_${target}_cleanup"; fi
   wait 2>/dev/null || true
   if ((keep)); then
     say "kept scratch dir $work"
@@ -168,7 +173,8 @@ marker_size=$((64 << 10))
   echo "FIO_OFFSET=$((16 << 20)) FIO_SIZE=$((16 << 20))"
   echo "MARKER_SIZE=$marker_size MARKER_OFFSET=$marker_offset"
   # Only vhostd's blk target is resized by the test (target_vhostd_resize in targets.sh).
-  [[ $device == blk && $target == vhostd ]] && echo "RESIZE_TO=$((disk_size + (64 << 20)))"
+  [[ $device == blk && ($target == vhostd || $target == vhostd_rbd) ]] &&
+    echo "RESIZE_TO=$((disk_size + (64 << 20)))"
   echo "EXPECT_PACKED=$packed"
   [[ $device == reconnect ]] && reconnect_parameters
   cat "$here/guest_lib.sh" "$here/${device}_test.sh"
@@ -235,6 +241,8 @@ while kill -0 "$qemu_pid" 2>/dev/null && (($(date +%s) < deadline)); do
     reconnect_hook
   elif [[ $target == vhostd ]]; then
     blk_resize_hook
+  elif [[ $target == vhostd_rbd ]]; then
+    rbd_resize_hook
   fi
   sleep 0.2
 done
@@ -286,6 +294,8 @@ reap_target
 
 # What the guest wrote last (random data, fresh each run) must be in the backing file, at the
 # offset it was written to: the guest reports the checksum of what it wrote.
+# A target whose disk is not the backing file (an RBD image) copies it there first.
+if declare -F "target_${target}_backing" >/dev/null; then "target_${target}_backing"; fi
 marker=$(tr -d '\r' <"$work/console.log" | sed -n 's/^@@VHOSTD-GUEST-MARKER \(.*\)@@$/\1/p')
 [[ $marker == "offset=$marker_offset size=$marker_size sha256="* ]] ||
   fail_with_logs "guest reported no marker (or a different one): '$marker'"

@@ -98,3 +98,100 @@ target_cmd() {
   # compound command should end with `exec target ...` so that SIGTERM reaches the target.
   target_argv=(bash -c "$cmd")
 }
+
+# vhostd over a Ceph RBD image (SPDK's bdev_rbd_register_cluster + bdev_rbd_create) on a
+# single-node cluster started for the test (tests/support/ceph_cluster.sh) in $work/ceph. The
+# image takes the place of the backing file: target_vhostd_rbd_backing exports it there for the
+# host-side checks, and the resize comes from another client (the rbd tool).
+target_vhostd_rbd() {
+  local bin=${VHOSTD_BIN:-} ctrlr=vhost.0 cpumask=${VHOSTD_GUEST_CPUMASK:-0x1}
+  [[ -n $bin && -x $bin ]] || die "vhostd binary not found (VHOSTD_BIN='$bin'; pass --vhostd PATH)"
+  target_sock=$work/$ctrlr
+  ceph_conf=$("$here/../support/ceph_cluster.sh" start "$work/ceph" --owner-pid $$) ||
+    die "the Ceph cluster did not start (logs in $work/ceph/log)"
+  timeout 60 rbd -c "$ceph_conf" create --size "$((disk_size >> 20))M" rbd/disk ||
+    die "cannot create the RBD image"
+  cat >"$work/vhostd.json" <<EOF
+{
+  "subsystems": [
+    {
+      "subsystem": "bdev",
+      "config": [
+        { "method": "bdev_rbd_register_cluster",
+          "params": { "name": "ceph0", "config_file": "$ceph_conf" } },
+        { "method": "bdev_rbd_create",
+          "params": { "name": "disk0", "cluster_name": "ceph0", "pool_name": "rbd",
+                      "rbd_name": "disk", "block_size": $lbs } }
+      ]
+    },
+    {
+      "subsystem": "vhost_blk",
+      "config": [
+        { "method": "vhost_create_blk_controller",
+          "params": { "ctrlr": "$ctrlr", "dev_name": "disk0", "cpumask": "$cpumask" } }
+      ]
+    }
+  ]
+}
+EOF
+  # --poll never: the Ceph daemons share the cores with the guest and the target.
+  # shellcheck disable=SC2206 # VHOSTD_ARGS is a word list on purpose
+  target_argv=("$bin" -c "$work/vhostd.json" -S "$work" -m "$cpumask" -r "$work/rpc.sock"
+    --poll never ${VHOSTD_ARGS:-})
+}
+target_vhostd_rbd_backing() {
+  timeout 120 rbd -c "$ceph_conf" export --no-progress rbd/disk - >"$disk" ||
+    die "cannot export the RBD image"
+}
+target_vhostd_rbd_cleanup() {
+  [[ -d $work/ceph ]] && "$here/../support/ceph_cluster.sh" stop "$work/ceph"
+  return 0
+}
+# The guest asks for the resize: another client (the rbd tool) grows the image by 64 MiB; the
+# header watch tells vhostd, which sends CONFIG_CHANGE_MSG.
+rbd_resized=0
+rbd_resize_hook() {
+  if ((!rbd_resized)) && grep -q '@@VHOSTD-GUEST-RESIZE@@' "$work/console.log"; then
+    rbd_resized=1
+    local mib=$(((disk_size + (64 << 20)) >> 20))
+    if timeout 60 rbd -c "$ceph_conf" resize --size "${mib}M" rbd/disk; then
+      say "resize: rbd/disk grown to $mib MiB by the rbd tool"
+    else
+      say "resize: rbd resize failed"
+    fi
+  fi
+  return 0
+}
+
+# vhostd over an NBD export: nbdkit's file plugin serves the backing file itself on a unix
+# socket (so the host-side checks read the file), in the target's process group.
+target_vhostd_nbd() {
+  local bin=${VHOSTD_BIN:-} ctrlr=vhost.0 cpumask=${VHOSTD_GUEST_CPUMASK:-0x1}
+  [[ -n $bin && -x $bin ]] || die "vhostd binary not found (VHOSTD_BIN='$bin'; pass --vhostd PATH)"
+  target_sock=$work/$ctrlr
+  cat >"$work/vhostd.json" <<EOF
+{
+  "subsystems": [
+    {
+      "subsystem": "bdev",
+      "config": [
+        { "method": "bdev_nbd_client_create",
+          "params": { "name": "disk0", "uri": "nbd+unix:///?socket=$work/nbd.sock",
+                      "block_size": $lbs } }
+      ]
+    },
+    {
+      "subsystem": "vhost_blk",
+      "config": [
+        { "method": "vhost_create_blk_controller",
+          "params": { "ctrlr": "$ctrlr", "dev_name": "disk0", "cpumask": "$cpumask" } }
+      ]
+    }
+  ]
+}
+EOF
+  # nbdkit first (vhostd's create needs the socket to answer); exec, so SIGTERM reaches vhostd.
+  target_argv=(bash -c "nbdkit --foreground -U '$work/nbd.sock' file '$disk' &
+    for i in \$(seq 200); do [ -S '$work/nbd.sock' ] && break; sleep 0.05; done
+    exec '$bin' -c '$work/vhostd.json' -S '$work' -m '$cpumask' -r '$work/rpc.sock' --poll never ${VHOSTD_ARGS:-}")
+}

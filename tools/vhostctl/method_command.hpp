@@ -32,5 +32,7 @@ void put(nlohmann::json& params, const char* key, const std::optional<T>& value)
 
 // The fault-injecting bdevs' subcommands (fault_commands.cpp).
 void add_fault_commands(CLI::App& app, Action& action);
+// The Ceph RBD bdevs' subcommands (rbd_commands.cpp).
+void add_rbd_commands(CLI::App& app, Action& action);
 
 }  // namespace vhostctl

@@ -23,12 +23,24 @@ NbdLink::Options link_options(const NbdParams& params, bool reconnect) {
                             .reconnect = reconnect};
 }
 
+// Where a channel's news of a resized export goes: the control reactor, which resizes the bdev
+// while it exists.
+struct NbdResizeTarget {
+    reactor::Reactor& control;
+    Bdev* bdev = nullptr;  // control reactor only; null once the backend is gone
+};
+
 class NbdBackend final : public BdevBackend {
   public:
-    NbdBackend(NbdParams params, NbdExport exported)
+    NbdBackend(reactor::Reactor& control, NbdParams params, NbdExport exported)
         : params_(std::move(params)),
           export_(exported),
-          counters_(std::make_shared<NbdCounters>()) {}
+          counters_(std::make_shared<NbdCounters>()),
+          resize_(std::make_shared<NbdResizeTarget>(NbdResizeTarget{control})) {}
+    ~NbdBackend() override { resize_->bdev = nullptr; }
+
+    // Control reactor, once make_bdev() returned.
+    void attach() { resize_->bdev = &bdev(); }
 
     [[nodiscard]] std::string_view driver() const override { return "nbd_client"; }
 
@@ -48,8 +60,26 @@ class NbdBackend final : public BdevBackend {
                               "only",
                               bdev().name());
         }
+        // A server restarted with a resized export: the bdev follows (a whole number of
+        // blocks; the guest is told as for any resize).
+        auto resized = [target = resize_, block_size = bdev().block_size()](uint64_t bytes) {
+            target->control.post([target, bytes, block_size] {
+                if (target->bdev == nullptr) {
+                    return;
+                }
+                if (bytes % block_size != 0) {
+                    LOG_WARN(block,
+                             "bdev {}: the NBD export's new size {} is not a whole number "
+                             "of {}-byte blocks; keeping the old size",
+                             target->bdev->name(), bytes, block_size);
+                    return;
+                }
+                BdevModuleAccess::set_num_blocks(*target->bdev, bytes / block_size);
+            });
+        };
         NbdChannel::Options options{.link = link_options(params_, true),
-                                    .io_timeout = std::chrono::milliseconds(params_.io_timeout_ms)};
+                                    .io_timeout = std::chrono::milliseconds(params_.io_timeout_ms),
+                                    .export_resized = std::move(resized)};
         return std::make_unique<NbdChannel>(reactor, bdev(), std::move(options), counters_);
     }
 
@@ -83,9 +113,11 @@ class NbdBackend final : public BdevBackend {
     NbdParams params_;
     NbdExport export_;
     std::shared_ptr<NbdCounters> counters_;
+    std::shared_ptr<NbdResizeTarget> resize_;
 };
 
-Result<std::shared_ptr<Bdev>> make_nbd_bdev(NbdParams params, const NbdExport& e) {
+Result<std::shared_ptr<Bdev>> make_nbd_bdev(reactor::Reactor& control, NbdParams params,
+                                            const NbdExport& e) {
     uint32_t block_size = params.block_size;
     if (block_size == 0) {
         block_size = std::max<uint32_t>(512, e.preferred_block_size);
@@ -111,7 +143,13 @@ Result<std::shared_ptr<Bdev>> make_nbd_bdev(NbdParams params, const NbdExport& e
                   .caps = caps,
                   .uuid = params.uuid};
     params.block_size = block_size;
-    return make_bdev(std::move(init), std::make_unique<NbdBackend>(std::move(params), e));
+    auto backend = std::make_unique<NbdBackend>(control, std::move(params), e);
+    NbdBackend* raw = backend.get();
+    auto bdev = make_bdev(std::move(init), std::move(backend));
+    if (bdev) {
+        raw->attach();
+    }
+    return bdev;
 }
 
 }  // namespace
@@ -140,7 +178,7 @@ void bdev_nbd_client_create(reactor::Reactor& control, NbdParams params, NbdCrea
             auto finish = std::move(probe->done);
             probe->done = nullptr;
             if (state == NbdLink::State::ready) {
-                finish(make_nbd_bdev(probe->params, probe->link->exported()));
+                finish(make_nbd_bdev(control, probe->params, probe->link->exported()));
             } else {
                 finish(make_error(error != nullptr ? error->code : EIO, "bdev {}: {}",
                                   probe->params.name,

@@ -218,6 +218,30 @@ TEST_F(NbdBdevTest, KilledServerIsReconnectedAndNothingFailedIsReportedDone) {
     EXPECT_GE(bdev_->backend_status()["nbd"]["reconnects"].get<uint64_t>(), 1U);
 }
 
+TEST_F(NbdBdevTest, AServerRestartedWithALargerExportResizesTheBdev) {
+    NbdServer server({"memory", "8M"});
+    ASSERT_TRUE(server.start());
+    open(server, 5000);
+    int resized = 0;
+    const uint64_t token =
+        bdev_->add_listener([&](Bdev&, BdevEvent e) { resized += e == BdevEvent::resized; });
+    std::vector<uint8_t> buf(4096);
+    ASSERT_EQ(run(IoType::read, 0, {{buf.data(), buf.size()}}), IoStatus::success);
+    server.stop();
+    server.set_args({"memory", "16M"});  // "another client" grew the disk and restarted it
+    ASSERT_TRUE(server.start());
+    // The reconnect finds the export larger; the bdev follows and its users hear of it.
+    ASSERT_TRUE(run_until([&] { return bdev_->size_bytes() == 16U << 20; }, 10s))
+        << bdev_->size_bytes();
+    EXPECT_EQ(resized, 1);
+    IoStatus status = IoStatus::io_error;
+    for (int attempt = 0; attempt < 20 && status != IoStatus::success; ++attempt) {
+        status = run(IoType::read, 12 << 20, {{buf.data(), buf.size()}});
+    }
+    EXPECT_EQ(status, IoStatus::success) << "the new blocks are served";
+    bdev_->remove_listener(token);
+}
+
 TEST_F(NbdBdevTest, ReconnectsAreCountedOverEveryChannel) {
     NbdServer server({"memory", "1M"});  // multi-conn: one connection per channel
     ASSERT_TRUE(server.start());

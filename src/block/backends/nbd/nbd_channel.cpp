@@ -208,10 +208,11 @@ void NbdChannel::on_link(NbdLink::State state, const Error* error) {
             counters_->reconnects.fetch_add(1, std::memory_order_relaxed);
         }
         if (link_ && link_->exported().size != limits_.size_bytes()) {
-            LOG_RATELIMITED(block, warn,
-                            "bdev {}: the NBD export is now {} bytes, the bdev {}; I/O past the "
-                            "end fails",
+            LOG_RATELIMITED(block, info, "bdev {}: the NBD export is now {} bytes (the bdev {})",
                             bdev_name_, link_->exported().size, limits_.size_bytes());
+            if (options_.export_resized) {
+                options_.export_resized(link_->exported().size);
+            }
         }
         LOG_RATELIMITED(block, info, "bdev {}: NBD connected", bdev_name_);
         while (IoRequest* r = waiting_.pop_front()) {

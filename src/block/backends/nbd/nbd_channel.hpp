@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -38,6 +39,9 @@ class NbdChannel final : public BackendChannel, public reactor::Poller {
     struct Options {
         NbdLink::Options link;
         std::chrono::milliseconds io_timeout{30'000};
+        // Called on the channel's reactor when a (re)connection finds the export at another
+        // size than the bdev's (the server was restarted with a resized disk).
+        std::function<void(uint64_t bytes)> export_resized;
     };
     NbdChannel(reactor::Reactor& reactor, const Bdev& bdev, Options options,
                std::shared_ptr<NbdCounters> counters);
