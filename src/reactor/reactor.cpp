@@ -66,6 +66,9 @@ std::string_view to_string(PollMode mode) {
 }
 
 Result<std::unique_ptr<Reactor>> Reactor::create(unsigned id, ReactorOptions options) {
+    // The loop's clock calibrates on first use (it reads the kernel's clocksource): done here,
+    // on the creating thread, not later on the loop thread behind its owner's back.
+    (void)tsc::now_ns();
     UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll) {
         return errno_error("epoll_create1");
