@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "guest_memory/dirty_log.hpp"
 #include "guest_memory/guest_memory.hpp"
 #include "vhost_user/backend_channel.hpp"
 #include "vhost_user/message.hpp"
@@ -78,6 +79,10 @@ class Session {
     [[nodiscard]] const guest_memory::GuestMemory::Ptr& memory() const { return memory_; }
     [[nodiscard]] uint16_t num_queues() const { return static_cast<uint16_t>(vrings_.size()); }
     [[nodiscard]] const Vring& vring(uint16_t index) const { return vrings_.at(index); }
+    // The dirty log (SET_LOG_BASE), or null; queues mark into it while VHOST_F_LOG_ALL is
+    // negotiated.
+    [[nodiscard]] const guest_memory::DirtyLog::Ptr& log() const { return log_; }
+    [[nodiscard]] bool logging_all() const;
     // The inflight region (GET/SET_INFLIGHT_FD), or null.
     [[nodiscard]] const std::shared_ptr<virtio::InflightRegion>& inflight() const {
         return inflight_;
@@ -126,6 +131,14 @@ class Session {
     // Ring `index`'s slice of the inflight region (empty without one, or beyond its queues).
     [[nodiscard]] virtio::InflightSlot inflight_slot(uint16_t index) const;
 
+    // Dirty logging for live migration (session_log.cpp).
+    Result<Step> set_log_base(Message& m);
+    Result<Step> set_log_fd(Message& m);
+    // Fills in what ring `index` logs into (nothing without LOG_ALL); refuses a used ring its
+    // log_guest_addr puts past the log.
+    [[nodiscard]] Result<void> add_log_config(uint16_t index,
+                                              virtio::VirtqueueConfig& config) const;
+
     // Ring requests (session_vring.cpp).
     Result<uint16_t> ring_index(uint64_t index) const;
     Result<Step> set_vring_num(const Message& m);
@@ -172,6 +185,10 @@ class Session {
     BackendChannel backend_channel_;
     // Where queues record their requests in flight; kept by the frontend across our restarts.
     std::shared_ptr<virtio::InflightRegion> inflight_;
+    // The frontend's dirty log (SET_LOG_BASE) and log eventfd (SET_LOG_FD, kept, never
+    // signalled).
+    guest_memory::DirtyLog::Ptr log_;
+    UniqueFd log_call_;
 
     std::optional<Current> current_;
     size_t stops_pending_ = 0;

@@ -40,7 +40,9 @@ void QueueHandler::stop(StoppedCallback done) {
     });
 }
 
-void QueueHandler::complete(uint16_t head, uint32_t written) {
+void QueueHandler::complete(uint16_t head, uint32_t written,
+                            std::span<const iovec> device_written) {
+    queue_.log_written(device_written);
     queue_.ring().push_used(head, written);
     request_finished();
 }

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
+
+#include <sys/uio.h>
 
 #include "queue/queue_engine.hpp"
 #include "reactor/reactor.hpp"
@@ -42,8 +45,10 @@ class QueueHandler : public queue::QueueEngine {
 
   protected:
     // Pushes the used element; the ring is published (and the driver interrupted) at the end
-    // of this poll or the next one.
-    void complete(uint16_t head, uint32_t written);
+    // of this poll or the next one. `device_written`: the device-writable buffers the request
+    // wrote (or may have written) into, marked in the dirty log first while logging for
+    // migration; empty if it wrote nothing.
+    void complete(uint16_t head, uint32_t written, std::span<const iovec> device_written);
     // Breaks the ring (device NEEDS_RESET); in-flight requests still complete.
     void fail_queue(const char* reason);
 

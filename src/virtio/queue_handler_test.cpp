@@ -22,7 +22,7 @@ class HoldingHandler : public QueueHandler {
 
     void complete_all() {
         for (uint16_t head : held)
-            complete(head, 1);
+            complete(head, 1, {});
         held.clear();
     }
 

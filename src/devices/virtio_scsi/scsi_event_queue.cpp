@@ -40,7 +40,7 @@ void ScsiEventQueue::start_request(uint32_t slot) noexcept {
         LOG_RATELIMITED(virtio_scsi, warn, "event queue: unusable buffer ({} bytes, {})",
                         chain.writable_bytes, virtio::to_string(chain.error));
         request_started();
-        complete(head, 0);
+        complete(head, 0, {});
         return;
     }
     kept_[kept] = Buffer{head, chain.writable()};
@@ -96,7 +96,7 @@ void ScsiEventQueue::fill(const Event& event) {
     --count_;
     iov_copy_in(buffer.iov, 0, &out, sizeof(out));
     request_started();
-    complete(buffer.head, sizeof(out));
+    complete(buffer.head, sizeof(out), buffer.iov);
 }
 
 }  // namespace vhostd::virtio_scsi
