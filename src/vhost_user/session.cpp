@@ -114,6 +114,11 @@ void Session::handle(Message request, Done done) {
         finish(std::unexpected(std::move(step).error()));
         return;
     }
+    if (!step->update.empty()) {
+        update_rings(step->update, std::move(step->memory), step->drain_old,
+                     [this, then = std::move(step->then)]() mutable { finish(then()); });
+        return;
+    }
     if (step->stop.empty()) {
         finish(step->then ? step->then() : Outcome(std::move(step->reply)));
         return;
@@ -173,9 +178,9 @@ Result<Session::Step> Session::dispatch(Message& m) {
         case Request::set_mem_table:
             return replace_memory(build_memory_table(m));
         case Request::add_mem_reg:
-            return replace_memory(add_memory_region(*memory_, m));
+            return edit_memory(add_memory_region(*memory_, m), false);
         case Request::rem_mem_reg:
-            return replace_memory(remove_memory_region(*memory_, m));
+            return edit_memory(remove_memory_region(*memory_, m), true);
         case Request::get_max_mem_slots:
             return reply_u64(m, GuestMemory::kMaxRegions);
         case Request::get_queue_num:
@@ -344,13 +349,8 @@ Result<Session::Step> Session::reset_device(const Message& m) {
     });
 }
 
-Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
-    // The new table is fully built (mapped, checked for overlaps) before any queue is touched:
-    // a bad table fails without disturbing the running ones.
-    if (!next) {
-        return std::unexpected(std::move(next).error());
-    }
-    if (!(*next)->sealed() && !warned_unsealed_) {
+void Session::note_new_memory(const GuestMemory& next) {
+    if (!next.sealed() && !warned_unsealed_) {
         // Contained if it happens (guest_memory/fault_guard.hpp), but the guest's disk then
         // stops: say so once per frontend.
         warned_unsealed_ = true;
@@ -359,14 +359,23 @@ Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
                         "if the frontend truncates it, this device stops with NEEDS_RESET",
                         options_.name);
     }
-    if (logging_all() && log_ && !log_->covers(0, (*next)->gpa_end())) {
+    if (logging_all() && log_ && !log_->covers(0, next.gpa_end())) {
         // QEMU sends a larger log right after a table change (vhost_commit); until then a
         // write to the new memory could not be marked (and is reported by the queue).
         LOG_RATELIMITED(vhost_user, warn,
                         "{}: guest memory now ends at {:#x}, past the dirty log; waiting for a "
                         "larger SET_LOG_BASE",
-                        options_.name, (*next)->gpa_end());
+                        options_.name, next.gpa_end());
     }
+}
+
+Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
+    // The new table is fully built (mapped, checked for overlaps) before any queue is touched:
+    // a bad table fails without disturbing the running ones.
+    if (!next) {
+        return std::unexpected(std::move(next).error());
+    }
+    note_new_memory(**next);
     // Queues hold the snapshot they were started with: stop them, swap, restart them where
     // they stopped, with their rings translated in the new table.
     return after_stopping(running_rings(), [this, memory = std::move(*next)]() mutable -> Outcome {

@@ -93,11 +93,15 @@ class Session {
     using Outcome = Result<std::optional<Message>>;
     using Continuation = std::move_only_function<Outcome()>;
     // What a handler decided: finish now with `reply`, or stop `stop` first and let `then`
-    // decide once they have drained.
+    // decide once they have drained, or hand `memory` to the running rings `update` (memory
+    // hot-plug) and let `then` decide once they are done with the old table.
     struct Step {
         std::optional<Message> reply;
         std::vector<uint16_t> stop;
         Continuation then;
+        std::vector<uint16_t> update;
+        guest_memory::GuestMemory::Ptr memory;
+        bool drain_old = false;
     };
     struct Current {
         Request request;
@@ -123,6 +127,11 @@ class Session {
     Result<Step> set_backend_req_fd(Message& m);
     Result<Step> reply_u64(const Message& m, uint64_t value);
     Result<Step> replace_memory(Result<guest_memory::GuestMemory::Ptr> next);
+    // ADD_MEM_REG / REM_MEM_REG: the running rings take the new table without stopping
+    // (`removing`: once nothing they took before points into the old one).
+    Result<Step> edit_memory(Result<guest_memory::GuestMemory::Ptr> next, bool removing);
+    // Checks shared by every table change (warnings only).
+    void note_new_memory(const guest_memory::GuestMemory& next);
 
     // Inflight tracking (session_inflight.cpp).
     Result<Step> get_inflight_fd(const Message& m);
@@ -170,6 +179,9 @@ class Session {
     // Stops the running rings among `rings`, then runs `then` (at once if none was running).
     void stop_rings(const std::vector<uint16_t>& rings, std::move_only_function<void()> then);
     void on_ring_stopped(uint16_t index, virtio::QueueStopResult result);
+    // Hands `memory` to the running rings `rings`, then runs `then` (at once if none).
+    void update_rings(const std::vector<uint16_t>& rings, guest_memory::GuestMemory::Ptr memory,
+                      bool drain_old, std::move_only_function<void()> then);
     void begin_teardown();
 
     virtio::Device& device_;
@@ -193,6 +205,8 @@ class Session {
     std::optional<Current> current_;
     size_t stops_pending_ = 0;
     std::move_only_function<void()> after_stops_;
+    size_t updates_pending_ = 0;
+    std::move_only_function<void()> after_updates_;
 
     bool disconnecting_ = false;  // disconnect() called
     bool tearing_down_ = false;   // stopping everything for good

@@ -51,6 +51,7 @@ class PackedQueue final : public Virtqueue {
     ~PackedQueue() override;
 
     [[nodiscard]] uint16_t size() const override { return size_; }
+    void set_memory(const guest_memory::GuestMemory& memory) override { memory_ = &memory; }
 
     // --- available side ---
     // Buffer IDs of lists the driver made available, after any recovered ones. The lists are

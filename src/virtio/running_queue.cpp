@@ -86,6 +86,19 @@ void RunningQueue::flush_used() {
     }
 }
 
+void RunningQueue::replace_memory(guest_memory::GuestMemory::Ptr memory, bool keep_previous) {
+    if (keep_previous) {
+        previous_memory_ = std::move(memory_);
+    }
+    memory_ = std::move(memory);
+    ring_->set_memory(*memory_);
+    // A table whose regions faulted before stays unusable, as at start.
+    if (!memory_faulted_ && memory_->faulted()) {
+        memory_faulted_ = true;
+        mark_broken("guest memory was cut off under the device (its file shrank)");
+    }
+}
+
 void RunningQueue::log_iovecs(std::span<const iovec> written) {
     for (const iovec& iov : written) {
         if (iov.iov_len == 0) {
@@ -94,7 +107,11 @@ void RunningQueue::log_iovecs(std::span<const iovec> written) {
         // Every iovec a device writes came from this memory's translate(): it lies in one
         // region. A page the log does not cover cannot be marked; the frontend resizes the
         // log before the guest can use new memory (SET_LOG_BASE after a table change).
-        const std::optional<uint64_t> gpa = memory_->gpa_of(iov.iov_base, iov.iov_len);
+        std::optional<uint64_t> gpa = memory_->gpa_of(iov.iov_base, iov.iov_len);
+        if (!gpa && previous_memory_) [[unlikely]] {
+            // A request taken before a region was removed completes into it.
+            gpa = previous_memory_->gpa_of(iov.iov_base, iov.iov_len);
+        }
         if (!gpa || !log_->mark(*gpa, iov.iov_len)) [[unlikely]] {
             LOG_RATELIMITED(virtio, warn,
                             "queue {}: a write to guest memory lies outside the dirty log", index_);
@@ -134,7 +151,8 @@ void RunningQueue::flush_owed_call() {
 
 void RunningQueue::note_memory_faults() {
     seen_fault_epoch_ = guest_memory::fault_epoch();
-    if (!memory_faulted_ && memory_->faulted()) {
+    if (!memory_faulted_ &&
+        (memory_->faulted() || (previous_memory_ && previous_memory_->faulted()))) {
         memory_faulted_ = true;
         mark_broken("guest memory was cut off under the device (its file shrank)");
     }

@@ -67,6 +67,12 @@ class RunningQueue {
         }
     }
 
+    // Memory hot-plug (ADD_MEM_REG / REM_MEM_REG): requests are translated in `memory` from now
+    // on. With `keep_previous` the table used so far stays mapped (requests taken under it may
+    // still point into a region `memory` lacks) until release_previous_memory().
+    void replace_memory(guest_memory::GuestMemory::Ptr memory, bool keep_previous);
+    void release_previous_memory() { previous_memory_.reset(); }
+
     // Publishes pushed used elements and signals the call eventfd if the driver asked for it.
     // Publishes nothing once the guest memory faulted (the ring is then broken).
     void flush_used();
@@ -112,7 +118,9 @@ class RunningQueue {
     uint16_t index_;
     uint64_t features_;
     guest_memory::GuestMemory::Ptr memory_;  // keeps the regions the ring points into mapped
-    guest_memory::DirtyLog::Ptr log_;        // outlives ring_, which marks into it
+    // The table before a removal, while requests taken under it are in flight.
+    guest_memory::GuestMemory::Ptr previous_memory_;
+    guest_memory::DirtyLog::Ptr log_;  // outlives ring_, which marks into it
     std::unique_ptr<Virtqueue> ring_;
     InflightSlot inflight_;  // what the ring records into (kept for its fault state)
     UniqueFd kick_;

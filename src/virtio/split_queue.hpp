@@ -53,6 +53,7 @@ class SplitQueue final : public Virtqueue {
     ~SplitQueue() override;
 
     [[nodiscard]] uint16_t size() const override { return size_; }
+    void set_memory(const guest_memory::GuestMemory& memory) override { memory_ = &memory; }
 
     // --- avail side ---
     // Heads the driver has made available and we have not taken. 0 if the ring is broken;

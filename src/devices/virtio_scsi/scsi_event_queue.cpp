@@ -53,6 +53,21 @@ bool ScsiEventQueue::after_batch() noexcept {
     return pending_count_ != before;
 }
 
+void ScsiEventQueue::memory_replaced(const guest_memory::GuestMemory& memory) noexcept {
+    for (size_t i = 0; i < count_; ++i) {
+        for (const iovec& iov : kept_[(first_ + i) % kept_.size()].iov) {
+            if (iov.iov_len != 0 && !memory.gpa_of(iov.iov_base, iov.iov_len)) {
+                // The frontend took memory away under buffers the driver lent us: they are
+                // dropped unanswered (writing them would touch unmapped memory) and the queue
+                // stops (NEEDS_RESET); the driver reposts its buffers after the reset.
+                count_ = 0;
+                fail_queue("an event buffer's memory was removed");
+                return;
+            }
+        }
+    }
+}
+
 void ScsiEventQueue::post(const Event& event) {
     if (queue().broken()) {
         return;
