@@ -194,6 +194,8 @@ TEST(PackedLoggingTest, MarksDescriptorsWrittenBackAndData) {
     config.packed = driver.ring();
     config.memory = driver.memory();
     config.log = bitmap.log;
+    // 2.8.1: both wrap counters start at 1.
+    config.base = PackedBase{}.encode();
     RunningQueue queue(std::move(config));
     const uint64_t desc_gpa =
         driver.memory()->gpa_of(driver.ring().desc, 8 * sizeof(PackedDesc)).value();
