@@ -29,19 +29,21 @@ Result<Session::Step> Session::set_log_base(Message& m) {
         return make_error(ENOTSUP, "SET_LOG_BASE without PROTOCOL_F_LOG_SHMFD");
     }
     const auto desc = VHOSTD_TRY(m.payload_as<LogDescription>());
+    // Copies: the wire struct is packed, and formatting binds references.
+    const uint64_t size = desc.mmap_size;
+    const uint64_t offset = desc.mmap_offset;
     VHOSTD_TRY(m.expect_fds(1));
     // Size and offset are checked against the fd (DirtyLog::map), CVE-2020-10722's lesson.
-    auto log = VHOSTD_TRY(
-        guest_memory::DirtyLog::map(std::move(m.fds[0]), desc.mmap_size, desc.mmap_offset));
+    auto log = VHOSTD_TRY(guest_memory::DirtyLog::map(std::move(m.fds[0]), size, offset));
     // "Migration": the log covers guest addresses from 0 to the end of the highest region.
     if (!log->covers(0, memory_->gpa_end())) {
         return make_error(EINVAL,
                           "SET_LOG_BASE: a log of {:#x} bytes covers {:#x} pages, guest memory "
                           "ends at {:#x}",
-                          desc.mmap_size, log->pages(), memory_->gpa_end());
+                          size, log->pages(), memory_->gpa_end());
     }
     LOG_RATELIMITED(vhost_user, info, "{}: dirty log of {:#x} bytes (offset {:#x}) mapped",
-                    options_.name, desc.mmap_size, desc.mmap_offset);
+                    options_.name, size, offset);
     // Spec "Communication": the back-end replies to SET_LOG_BASE when LOG_SHMFD is negotiated;
     // QEMU only checks the request code.
     if (!logging_all() || running_rings().empty()) {
@@ -78,15 +80,16 @@ Result<void> Session::add_log_config(uint16_t index, virtio::VirtqueueConfig& co
     const Vring& ring = vrings_[index];
     config.log = log_;  // ready() holds rings back until a log is there
     if (!packed_ring() && (ring.addr.flags & kVringFlagLog) != 0) {
+        const uint64_t log_gpa = ring.addr.log_guest_addr;  // a copy: the wire struct is packed
         // "Migration": the bit of the used ring's last byte, counted from log_guest_addr,
         // must lie within the log.
-        if (!log_->covers(ring.addr.log_guest_addr, virtio::used_ring_bytes(ring.num))) {
+        if (!log_->covers(log_gpa, virtio::used_ring_bytes(ring.num))) {
             return make_error(EINVAL,
                               "ring {} cannot start: its used ring logged at {:#x} lies past "
                               "the dirty log",
-                              index, ring.addr.log_guest_addr);
+                              index, log_gpa);
         }
-        config.used_log_gpa = ring.addr.log_guest_addr;
+        config.used_log_gpa = log_gpa;
     }
     return {};
 }
