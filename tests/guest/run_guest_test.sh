@@ -207,7 +207,6 @@ done
 
 # --- guest --------------------------------------------------------------------------------------
 mem=512M
-[[ $device == migrate ]] && mem=256M # less to copy
 accel_opt=tcg,thread=multi # MTTCG: one host thread per vCPU, so -smp 2 costs no extra wall time
 [[ $accel == kvm ]] && accel_opt=kvm
 # shellcheck disable=SC2054 # the commas are QEMU's option syntax
