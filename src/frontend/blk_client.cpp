@@ -303,6 +303,33 @@ Result<void> BlkClient::stop_queues() {
     return {};
 }
 
+Result<void> BlkClient::start_logging(const DirtyLog& log) {
+    if (!has_protocol_feature(pf::kLogShmfd)) {
+        return make_error(ENOTSUP, "PROTOCOL_F_LOG_SHMFD was not negotiated");
+    }
+    if ((offered_features_ & virtio::bit(vu::kFeatureLogAll)) == 0) {
+        return make_error(ENOTSUP, "the back-end does not offer VHOST_F_LOG_ALL");
+    }
+    // vhost-user.rst "Communication": with LOG_SHMFD the back-end replies to SET_LOG_BASE.
+    const int fd = log.fd();
+    const vu::LogDescription desc = log.wire();
+    VHOSTD_TRY(connection_.call(vu::Request::set_log_base, bytes_of(desc), {&fd, 1}));
+    VHOSTD_TRY(connection_.request_with(vu::Request::set_features,
+                                        features_ | virtio::bit(vu::kFeatureLogAll)));
+    for (uint16_t i = 0; i < queues_.size(); ++i) {
+        VHOSTD_TRY(set_vring_addr(connection_, i, queues_[i].ring(), true));
+    }
+    return {};
+}
+
+Result<void> BlkClient::stop_logging() {
+    VHOSTD_TRY(connection_.request_with(vu::Request::set_features, features_));
+    for (uint16_t i = 0; i < queues_.size(); ++i) {
+        VHOSTD_TRY(set_vring_addr(connection_, i, queues_[i].ring(), false));
+    }
+    return {};
+}
+
 Result<void> BlkClient::reset_device() {
     if (!has_protocol_feature(pf::kResetDevice)) {
         return make_error(ENOTSUP, "RESET_DEVICE protocol feature not negotiated");

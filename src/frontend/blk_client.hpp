@@ -19,6 +19,7 @@
 #include "frontend/blk_protocol.hpp"
 #include "frontend/blk_queue.hpp"
 #include "frontend/connection.hpp"
+#include "frontend/dirty_log.hpp"
 #include "frontend/guest_ram.hpp"
 #include "frontend/inflight_fd.hpp"
 #include "spec/vhost_user.hpp"
@@ -109,6 +110,14 @@ class BlkClient {
     // when BACKEND_REQ is negotiated), e.g. CONFIG_CHANGE_MSG; ETIMEDOUT after the
     // connection timeout.
     Result<vhost_user::BackendRequest> wait_backend_request();
+    // Live migration, as QEMU's vhost_migration_log does it (needs PROTOCOL_F_LOG_SHMFD in
+    // `protocol_features` and VHOST_F_LOG_ALL offered): SET_LOG_BASE with `log` (kept by the
+    // caller while logging), SET_FEATURES with LOG_ALL, then SET_VRING_ADDR with
+    // VHOST_VRING_F_LOG on every started queue. The back-end marks every page it writes from
+    // the replies on (REPLY_ACK makes each step synchronous).
+    Result<void> start_logging(const DirtyLog& log);
+    // SET_FEATURES without LOG_ALL, then SET_VRING_ADDR without F_LOG on every started queue.
+    Result<void> stop_logging();
     // Closes the socket; queues and RAM stay for inspection.
     void disconnect() { connection_.close(); }
     // The back-end went away (its socket closed) and comes back on the same path: connects

@@ -10,11 +10,7 @@ Result<void> start_vring(Connection& connection, uint16_t index, const DriverQue
     VHOSTD_TRY(
         connection.request_with(vu::Request::set_vring_num, vu::VringState{index, ring.size()}));
     VHOSTD_TRY(connection.request_with(vu::Request::set_vring_base, vu::VringState{index, base}));
-    // Packed rings: descriptor ring, then the device area as "used" and the driver area as
-    // "avail" (DriverQueue names them so).
-    const vu::VringAddr addr{
-        index, 0, ring.desc_user_addr(), ring.used_user_addr(), ring.avail_user_addr(), 0};
-    VHOSTD_TRY(connection.request_with(vu::Request::set_vring_addr, addr));
+    VHOSTD_TRY(set_vring_addr(connection, index, ring, false));
     const int call = ring.call_fd();
     const int kick = ring.kick_fd();
     VHOSTD_TRY(connection.request_with(vu::Request::set_vring_call, uint64_t{index}, {&call, 1}));
@@ -26,6 +22,20 @@ Result<void> start_vring(Connection& connection, uint16_t index, const DriverQue
             connection.request_with(vu::Request::set_vring_enable, vu::VringState{index, 1}));
     }
     return {};
+}
+
+Result<void> set_vring_addr(Connection& connection, uint16_t index, const DriverQueue& ring,
+                            bool log) {
+    // Packed rings: descriptor ring, then the device area as "used" and the driver area as
+    // "avail" (DriverQueue names them so). QEMU always fills log_guest_addr with the used
+    // ring's guest address; the flag says whether it is used.
+    const vu::VringAddr addr{index,
+                             log ? vu::kVringFlagLog : 0,
+                             ring.desc_user_addr(),
+                             ring.used_user_addr(),
+                             ring.avail_user_addr(),
+                             ring.used_gpa()};
+    return connection.request_with(vu::Request::set_vring_addr, addr);
 }
 
 namespace {

@@ -16,6 +16,11 @@ namespace vhostd::frontend {
 Result<void> start_vring(Connection& connection, uint16_t index, const DriverQueue& ring,
                          uint32_t base, bool enable);
 
+// SET_VRING_ADDR for ring `index`: with `log`, VHOST_VRING_F_LOG and the used ring's
+// guest-physical address as log_guest_addr, as QEMU sends it when a migration starts.
+Result<void> set_vring_addr(Connection& connection, uint16_t index, const DriverQueue& ring,
+                            bool log);
+
 // A ring's base for its first start: where the driver stands (split: its avail index; packed:
 // its next used slot for both positions, nothing being in flight).
 [[nodiscard]] uint32_t initial_base(const DriverQueue& ring);

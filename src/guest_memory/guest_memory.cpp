@@ -137,6 +137,23 @@ void* GuestMemory::host_address(uint64_t gpa, uint64_t len) const {
     return len <= span->size - offset ? span->host + offset : nullptr;
 }
 
+std::optional<uint64_t> GuestMemory::gpa_of(const void* host, uint64_t len) const {
+    const auto p = reinterpret_cast<uintptr_t>(host);
+    // Used only while logging for migration; host ranges of regions never overlap (each is
+    // its own mapping), so the first hit is the one.
+    for (const Span& span : spans_) {
+        const auto begin = reinterpret_cast<uintptr_t>(span.host);
+        if (p >= begin && p - begin < span.size) {
+            const uint64_t offset = p - begin;
+            if (len > span.size - offset) {
+                return std::nullopt;
+            }
+            return span.begin + offset;
+        }
+    }
+    return std::nullopt;
+}
+
 void* GuestMemory::host_address_from_user(uint64_t uva, uint64_t len) const {
     for (const auto& region : regions_) {
         if (uva >= region->uva_begin() && uva - region->uva_begin() < region->size()) {

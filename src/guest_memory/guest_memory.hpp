@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -58,6 +59,14 @@ class GuestMemory {
     // Host pointer to guest-physical [gpa, gpa + len) if the whole range lies in one region
     // (descriptor tables, indirect tables, request headers); nullptr otherwise.
     [[nodiscard]] void* host_address(uint64_t gpa, uint64_t len) const;
+
+    // Guest-physical address of host [host, host + len) if it lies in one region: the dirty
+    // log marks what the device wrote through translated iovecs (each lies in one region).
+    [[nodiscard]] std::optional<uint64_t> gpa_of(const void* host, uint64_t len) const;
+    // One past the highest guest-physical address of any region (0 for the empty table).
+    [[nodiscard]] uint64_t gpa_end() const {
+        return spans_.empty() ? 0 : spans_.back().begin + spans_.back().size;
+    }
 
     // Host pointer to frontend-virtual [uva, uva + len) if it lies in one region (vring
     // addresses in VHOST_USER_SET_VRING_ADDR); nullptr otherwise.

@@ -98,6 +98,12 @@ constexpr unsigned kStatus = 16;
 constexpr uint64_t kVringIndexMask = 0xff;
 constexpr uint64_t kVringNoFd = 1U << 8;
 
+// SET_VRING_ADDR flags bit 0 (VHOST_VRING_F_LOG): log the ring's used-ring writes at its
+// log_guest_addr ("Migration").
+constexpr uint32_t kVringFlagLog = 1U << 0;
+// "Migration": one log bit per 4 KiB page of guest-physical memory (VHOST_LOG_PAGE).
+constexpr uint64_t kLogPageSize = 0x1000;
+
 // Limits.
 constexpr size_t kMaxFdsPerMessage = 8;    // QEMU's VHOST_MEMORY_BASELINE_NREGIONS
 constexpr size_t kMaxMemTableRegions = 8;  // regions in one SET_MEM_TABLE
@@ -169,6 +175,14 @@ struct Inflight {
 };
 static_assert(sizeof(Inflight) == 24);
 constexpr size_t kInflightUnpaddedSize = 20;
+
+// SET_LOG_BASE with PROTOCOL_F_LOG_SHMFD ("Log description"): the log is `mmap_size` bytes at
+// `mmap_offset` of the message's one fd; its first bit is guest-physical page 0.
+struct LogDescription {
+    uint64_t mmap_size;
+    uint64_t mmap_offset;
+};
+static_assert(sizeof(LogDescription) == 16);
 
 #pragma pack(pop)
 

@@ -138,7 +138,8 @@ class ServerTest : public ::testing::Test {
 
     // Negotiates like QEMU and starts ring 0 (REPLY_ACK on, so every step is confirmed).
     void start_ring(int fd) {
-        const uint64_t features = call_u64(fd, Request::get_features);
+        // LOG_ALL only while migrating (QEMU's vhost_dev_set_log).
+        const uint64_t features = call_u64(fd, Request::get_features) & ~bit(kFeatureLogAll);
         send_with(fd, Request::set_protocol_features, Session::offered_protocol_features());
         ASSERT_EQ(ack(fd, Request::set_features, features), 0U);
         auto ram = make_memfd(1 << 20);
@@ -175,7 +176,7 @@ TEST_F(ServerTest, AnswersRequestsOverTheSocket) {
     start_server();
     auto client = connect_client();
     EXPECT_EQ(call_u64(client.get(), Request::get_features),
-              device_.features_ | bit(kFeatureProtocolFeatures));
+              device_.features_ | bit(kFeatureProtocolFeatures) | bit(kFeatureLogAll));
     EXPECT_TRUE(server_->connected());
     send_with(client.get(), Request::set_protocol_features, Session::offered_protocol_features());
     ASSERT_TRUE(send_bytes(
@@ -411,7 +412,8 @@ TEST_F(ServerTest, FrontendThatNeverReadsCannotBlockTheReactor) {
     while (replies < sent) {
         auto reply = receive(client.get());
         ASSERT_TRUE(reply) << replies << " of " << sent;
-        ASSERT_EQ(reply->payload_u64().value(), device_.features_ | bit(kFeatureProtocolFeatures));
+        ASSERT_EQ(reply->payload_u64().value(),
+                  device_.features_ | bit(kFeatureProtocolFeatures) | bit(kFeatureLogAll));
         ++replies;
     }
 }

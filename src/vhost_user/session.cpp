@@ -30,6 +30,7 @@ bool has_own_reply(Request request) {
         case Request::get_max_mem_slots:
         case Request::get_status:
         case Request::get_inflight_fd:
+        case Request::set_log_base:  // with LOG_SHMFD, the only way we take it
             return true;
         default:
             return false;
@@ -37,10 +38,13 @@ bool has_own_reply(Request request) {
 }
 
 // Feature bits this transport cannot honour whatever the device offers: ACCESS_PLATFORM (needs
-// IOTLB messages) and LOG_ALL (needs the dirty log for migration). Ring layouts (split, and
-// packed when the device offers VIRTIO_F_RING_PACKED) are both served.
+// IOTLB messages). Ring layouts (split, and packed when the device offers VIRTIO_F_RING_PACKED)
+// are both served. The transport's own bits (PROTOCOL_FEATURES, LOG_ALL) are the transport's to
+// offer, not the device's.
 constexpr uint64_t kTransportUnsupported =
     bit(virtio::feature::kAccessPlatform) | bit(kFeatureLogAll) | bit(kFeatureProtocolFeatures);
+// vhost-user's bits in the virtio feature word: never passed to the device or its queues.
+constexpr uint64_t kTransportBits = bit(kFeatureProtocolFeatures) | bit(kFeatureLogAll);
 
 }  // namespace
 
@@ -59,13 +63,14 @@ Session::~Session() {
 }
 
 uint64_t Session::offered_features() const {
-    return (device_.features() & ~kTransportUnsupported) | bit(kFeatureProtocolFeatures);
+    // LOG_ALL: we keep the dirty log for live migration (session_log.cpp).
+    return (device_.features() & ~kTransportUnsupported) | kTransportBits;
 }
 
 uint64_t Session::offered_protocol_features() {
     using namespace protocol_feature;
     return bit(kMq) | bit(kReplyAck) | bit(kBackendReq) | bit(kConfig) | bit(kConfigureMemSlots) |
-           bit(kResetDevice) | bit(kStatus) | bit(kInflightShmfd);
+           bit(kResetDevice) | bit(kStatus) | bit(kInflightShmfd) | bit(kLogShmfd);
 }
 
 uint8_t Session::device_status() const {
@@ -107,6 +112,11 @@ void Session::handle(Message request, Done done) {
     auto step = dispatch(request);
     if (!step) {
         finish(std::unexpected(std::move(step).error()));
+        return;
+    }
+    if (!step->update.empty()) {
+        update_rings(step->update, std::move(step->memory), step->drain_old,
+                     [this, then = std::move(step->then)]() mutable { finish(then()); });
         return;
     }
     if (step->stop.empty()) {
@@ -168,9 +178,9 @@ Result<Session::Step> Session::dispatch(Message& m) {
         case Request::set_mem_table:
             return replace_memory(build_memory_table(m));
         case Request::add_mem_reg:
-            return replace_memory(add_memory_region(*memory_, m));
+            return edit_memory(add_memory_region(*memory_, m), false);
         case Request::rem_mem_reg:
-            return replace_memory(remove_memory_region(*memory_, m));
+            return edit_memory(remove_memory_region(*memory_, m), true);
         case Request::get_max_mem_slots:
             return reply_u64(m, GuestMemory::kMaxRegions);
         case Request::get_queue_num:
@@ -206,7 +216,9 @@ Result<Session::Step> Session::dispatch(Message& m) {
         case Request::set_inflight_fd:
             return set_inflight_fd(m);
         case Request::set_log_base:
+            return set_log_base(m);
         case Request::set_log_fd:
+            return set_log_fd(m);
         case Request::send_rarp:
         case Request::net_set_mtu:
         case Request::iotlb_msg:
@@ -240,14 +252,28 @@ Result<Session::Step> Session::set_features(const Message& m) {
     if (const uint64_t extra = features & ~offered_features(); extra != 0) {
         return make_error(EINVAL, "SET_FEATURES: bits {:#x} were not offered", extra);
     }
-    // Running queues were started with the negotiated features; they cannot change under them.
-    if (features != acked_features_ && !running_rings().empty()) {
+    // Running queues were started with the negotiated features; they cannot change under them,
+    // except LOG_ALL, which QEMU turns on and off on a running device when a migration starts
+    // and ends ("Migration"): the rings restart with or without the log (session_log.cpp).
+    const uint64_t changed = features ^ acked_features_;
+    if (!running_rings().empty() && (changed & ~bit(kFeatureLogAll)) != 0) {
         return make_error(EBUSY, "SET_FEATURES: features change while rings are running");
     }
-    acked_features_ = features;
-    device_.set_driver_features(features & ~bit(kFeatureProtocolFeatures));
-    // Without PROTOCOL_FEATURES rings start enabled: some may be ready now.
-    start_ready_rings();
+    auto apply = [this, features]() -> Outcome {
+        acked_features_ = features;
+        device_.set_driver_features(features & ~kTransportBits);
+        // Without PROTOCOL_FEATURES rings start enabled: some may be ready now.
+        start_ready_rings();
+        return std::nullopt;
+    };
+    if ((changed & bit(kFeatureLogAll)) != 0 && !running_rings().empty()) {
+        LOG_RATELIMITED(vhost_user, info, "{}: dirty logging {}", options_.name,
+                        (features & bit(kFeatureLogAll)) != 0 ? "starts" : "stops");
+        return after_stopping(running_rings(), std::move(apply));
+    }
+    if (auto applied = apply(); !applied) {
+        return std::unexpected(std::move(applied).error());
+    }
     return now();
 }
 
@@ -323,13 +349,8 @@ Result<Session::Step> Session::reset_device(const Message& m) {
     });
 }
 
-Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
-    // The new table is fully built (mapped, checked for overlaps) before any queue is touched:
-    // a bad table fails without disturbing the running ones.
-    if (!next) {
-        return std::unexpected(std::move(next).error());
-    }
-    if (!(*next)->sealed() && !warned_unsealed_) {
+void Session::note_new_memory(const GuestMemory& next) {
+    if (!next.sealed() && !warned_unsealed_) {
         // Contained if it happens (guest_memory/fault_guard.hpp), but the guest's disk then
         // stops: say so once per frontend.
         warned_unsealed_ = true;
@@ -338,6 +359,23 @@ Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
                         "if the frontend truncates it, this device stops with NEEDS_RESET",
                         options_.name);
     }
+    if (logging_all() && log_ && !log_->covers(0, next.gpa_end())) {
+        // QEMU sends a larger log right after a table change (vhost_commit); until then a
+        // write to the new memory could not be marked (and is reported by the queue).
+        LOG_RATELIMITED(vhost_user, warn,
+                        "{}: guest memory now ends at {:#x}, past the dirty log; waiting for a "
+                        "larger SET_LOG_BASE",
+                        options_.name, next.gpa_end());
+    }
+}
+
+Result<Session::Step> Session::replace_memory(Result<GuestMemory::Ptr> next) {
+    // The new table is fully built (mapped, checked for overlaps) before any queue is touched:
+    // a bad table fails without disturbing the running ones.
+    if (!next) {
+        return std::unexpected(std::move(next).error());
+    }
+    note_new_memory(**next);
     // Queues hold the snapshot they were started with: stop them, swap, restart them where
     // they stopped, with their rings translated in the new table.
     return after_stopping(running_rings(), [this, memory = std::move(*next)]() mutable -> Outcome {
@@ -464,6 +502,8 @@ void Session::begin_teardown() {
         status_ = 0;
         backend_channel_.close();
         inflight_.reset();  // the frontend keeps its fd for the next connection
+        log_.reset();
+        log_call_.reset();
         device_.reset();
         torn_down_ = true;
         auto done = std::move(disconnect_done_);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "guest_memory/dirty_log.hpp"
 #include "guest_memory/guest_memory.hpp"
 #include "vhost_user/backend_channel.hpp"
 #include "vhost_user/message.hpp"
@@ -78,6 +79,10 @@ class Session {
     [[nodiscard]] const guest_memory::GuestMemory::Ptr& memory() const { return memory_; }
     [[nodiscard]] uint16_t num_queues() const { return static_cast<uint16_t>(vrings_.size()); }
     [[nodiscard]] const Vring& vring(uint16_t index) const { return vrings_.at(index); }
+    // The dirty log (SET_LOG_BASE), or null; queues mark into it while VHOST_F_LOG_ALL is
+    // negotiated.
+    [[nodiscard]] const guest_memory::DirtyLog::Ptr& log() const { return log_; }
+    [[nodiscard]] bool logging_all() const;
     // The inflight region (GET/SET_INFLIGHT_FD), or null.
     [[nodiscard]] const std::shared_ptr<virtio::InflightRegion>& inflight() const {
         return inflight_;
@@ -88,11 +93,15 @@ class Session {
     using Outcome = Result<std::optional<Message>>;
     using Continuation = std::move_only_function<Outcome()>;
     // What a handler decided: finish now with `reply`, or stop `stop` first and let `then`
-    // decide once they have drained.
+    // decide once they have drained, or hand `memory` to the running rings `update` (memory
+    // hot-plug) and let `then` decide once they are done with the old table.
     struct Step {
         std::optional<Message> reply;
         std::vector<uint16_t> stop;
         Continuation then;
+        std::vector<uint16_t> update;
+        guest_memory::GuestMemory::Ptr memory;
+        bool drain_old = false;
     };
     struct Current {
         Request request;
@@ -118,6 +127,11 @@ class Session {
     Result<Step> set_backend_req_fd(Message& m);
     Result<Step> reply_u64(const Message& m, uint64_t value);
     Result<Step> replace_memory(Result<guest_memory::GuestMemory::Ptr> next);
+    // ADD_MEM_REG / REM_MEM_REG: the running rings take the new table without stopping
+    // (`removing`: once nothing they took before points into the old one).
+    Result<Step> edit_memory(Result<guest_memory::GuestMemory::Ptr> next, bool removing);
+    // Checks shared by every table change (warnings only).
+    void note_new_memory(const guest_memory::GuestMemory& next);
 
     // Inflight tracking (session_inflight.cpp).
     Result<Step> get_inflight_fd(const Message& m);
@@ -125,6 +139,14 @@ class Session {
     [[nodiscard]] virtio::InflightLayout inflight_layout() const;
     // Ring `index`'s slice of the inflight region (empty without one, or beyond its queues).
     [[nodiscard]] virtio::InflightSlot inflight_slot(uint16_t index) const;
+
+    // Dirty logging for live migration (session_log.cpp).
+    Result<Step> set_log_base(Message& m);
+    Result<Step> set_log_fd(Message& m);
+    // Fills in what ring `index` logs into (nothing without LOG_ALL); refuses a used ring its
+    // log_guest_addr puts past the log.
+    [[nodiscard]] Result<void> add_log_config(uint16_t index,
+                                              virtio::VirtqueueConfig& config) const;
 
     // Ring requests (session_vring.cpp).
     Result<uint16_t> ring_index(uint64_t index) const;
@@ -157,6 +179,9 @@ class Session {
     // Stops the running rings among `rings`, then runs `then` (at once if none was running).
     void stop_rings(const std::vector<uint16_t>& rings, std::move_only_function<void()> then);
     void on_ring_stopped(uint16_t index, virtio::QueueStopResult result);
+    // Hands `memory` to the running rings `rings`, then runs `then` (at once if none).
+    void update_rings(const std::vector<uint16_t>& rings, guest_memory::GuestMemory::Ptr memory,
+                      bool drain_old, std::move_only_function<void()> then);
     void begin_teardown();
 
     virtio::Device& device_;
@@ -172,10 +197,16 @@ class Session {
     BackendChannel backend_channel_;
     // Where queues record their requests in flight; kept by the frontend across our restarts.
     std::shared_ptr<virtio::InflightRegion> inflight_;
+    // The frontend's dirty log (SET_LOG_BASE) and log eventfd (SET_LOG_FD, kept, never
+    // signalled).
+    guest_memory::DirtyLog::Ptr log_;
+    UniqueFd log_call_;
 
     std::optional<Current> current_;
     size_t stops_pending_ = 0;
     std::move_only_function<void()> after_stops_;
+    size_t updates_pending_ = 0;
+    std::move_only_function<void()> after_updates_;
 
     bool disconnecting_ = false;  // disconnect() called
     bool tearing_down_ = false;   // stopping everything for good

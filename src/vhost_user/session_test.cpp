@@ -27,12 +27,13 @@ TEST_F(SessionTest, OffersDeviceFeaturesAndProtocolFeatures) {
     ASSERT_TRUE(r.reply);
     EXPECT_EQ(r.reply->header.request, static_cast<uint32_t>(Request::get_features));
     EXPECT_EQ(r.reply->header.flags, kVersion | kFlagReply);  // exactly: QEMU compares
-    EXPECT_EQ(reply_u64(r), device.features_ | bit(kFeatureProtocolFeatures));
+    EXPECT_EQ(reply_u64(r), device.features_ | bit(kFeatureProtocolFeatures) | bit(kFeatureLogAll));
 
     using namespace protocol_feature;
     EXPECT_EQ(reply_u64(call_empty(Request::get_protocol_features)),
               bit(kMq) | bit(kReplyAck) | bit(kBackendReq) | bit(kConfig) |
-                  bit(kConfigureMemSlots) | bit(kResetDevice) | bit(kStatus) | bit(kInflightShmfd));
+                  bit(kConfigureMemSlots) | bit(kResetDevice) | bit(kStatus) | bit(kInflightShmfd) |
+                  bit(kLogShmfd));
     EXPECT_EQ(reply_u64(call_empty(Request::get_queue_num)), 2U);
     EXPECT_EQ(reply_u64(call_empty(Request::get_max_mem_slots)), 509U);
 }
@@ -45,7 +46,8 @@ TEST_F(SessionTest, TransportMasksFeaturesItCannotHonour) {
     device.features_ |= bit(virtio::feature::kRingPacked);
     EXPECT_NE(reply_u64(call_empty(Request::get_features)) & bit(virtio::feature::kRingPacked), 0U);
     EXPECT_EQ(offered & bit(virtio::feature::kAccessPlatform), 0U);
-    EXPECT_EQ(offered & bit(kFeatureLogAll), 0U);
+    // LOG_ALL is the transport's (the dirty log), offered whatever the device says.
+    EXPECT_NE(offered & bit(kFeatureLogAll), 0U);
 }
 
 TEST_F(SessionTest, SetFeaturesPassesDriverFeaturesWithoutProtocolBit) {
@@ -60,7 +62,7 @@ TEST_F(SessionTest, UnofferedFeaturesAreRefused) {
     negotiate();
     expect_failed(call_with(Request::set_features, uint64_t{bit(40)}));
     expect_failed(
-        call_with(Request::set_protocol_features, uint64_t{bit(protocol_feature::kLogShmfd)}));
+        call_with(Request::set_protocol_features, uint64_t{bit(protocol_feature::kPagefault)}));
     EXPECT_EQ(session->acked_protocol_features(), Session::offered_protocol_features());
 }
 

@@ -14,8 +14,6 @@ using virtio::bit;
 
 namespace {
 
-constexpr uint32_t kVringFlagLog = 1U << 0;  // VHOST_VRING_F_LOG
-
 struct VringFile {
     uint16_t index;
     UniqueFd fd;  // invalid: the frontend passed none (bit 8)
@@ -58,12 +56,9 @@ Result<Session::Step> Session::set_vring_addr(const Message& m) {
     const auto addr = VHOSTD_TRY(m.payload_as<VringAddr>());
     VHOSTD_TRY(m.expect_fds(0));
     const uint16_t index = VHOSTD_TRY(ring_index(addr.index));
-    // Spec "Migration": VHOST_VRING_F_LOG asks for used-ring logging, which needs LOG_ALL; we
-    // do not offer it. No other flag is defined.
-    if ((addr.flags & kVringFlagLog) != 0) {
-        return make_error(ENOTSUP, "ring {}: used ring logging requested but not offered", index);
-    }
-    if (addr.flags != 0) {
+    // Spec "Migration": VHOST_VRING_F_LOG asks for the used ring's writes to be logged at
+    // log_guest_addr (checked against the log when the ring starts). No other flag is defined.
+    if ((addr.flags & ~kVringFlagLog) != 0) {
         return make_error(EINVAL, "ring {}: unknown address flags {:#x}", index, addr.flags);
     }
     Vring& ring = vrings_[index];
@@ -71,10 +66,19 @@ Result<Session::Step> Session::set_vring_addr(const Message& m) {
         const bool same = ring.addr.desc_user_addr == addr.desc_user_addr &&
                           ring.addr.avail_user_addr == addr.avail_user_addr &&
                           ring.addr.used_user_addr == addr.used_user_addr;
-        if (same) {
+        if (!same) {
+            return make_error(EBUSY, "ring {}: addresses changed while the ring runs", index);
+        }
+        if (ring.addr.flags == addr.flags && ring.addr.log_guest_addr == addr.log_guest_addr) {
             return now();
         }
-        return make_error(EBUSY, "ring {}: addresses changed while the ring runs", index);
+        // QEMU sets and clears F_LOG on running rings when a migration starts and ends: the
+        // ring restarts where it stopped, logging its used ring or not (session_log.cpp).
+        return after_stopping({index}, [this, index, addr]() -> Outcome {
+            vrings_[index].addr = addr;
+            VHOSTD_TRY(start_if_ready(index));
+            return std::nullopt;
+        });
     }
     VHOSTD_TRY(check_ring_addresses(index, addr));
     ring.addr = addr;
@@ -305,8 +309,10 @@ bool Session::protocol_features_acked() const {
 
 bool Session::ready(uint16_t index) const {
     const Vring& ring = vrings_[index];
+    // While LOG_ALL is negotiated a ring runs only with a log to mark its writes in.
     return !tearing_down_ && ring.kicked && ring.num != 0 && ring.addr_set &&
-           !memory_->is_empty() && (ring.enabled || !protocol_features_acked()) && !ring.broken;
+           !memory_->is_empty() && (ring.enabled || !protocol_features_acked()) && !ring.broken &&
+           (!logging_all() || log_ != nullptr);
 }
 
 Result<void> Session::start_if_ready(uint16_t index) {
@@ -316,7 +322,7 @@ Result<void> Session::start_if_ready(uint16_t index) {
     }
     virtio::VirtqueueConfig config;
     config.index = index;
-    config.features = acked_features_ & ~bit(kFeatureProtocolFeatures);
+    config.features = acked_features_ & ~(bit(kFeatureProtocolFeatures) | bit(kFeatureLogAll));
     config.base = ring.base;
     if (packed_ring()) {
         // 2.8.1: the base's slots index the ring.
@@ -345,14 +351,16 @@ Result<void> Session::start_if_ready(uint16_t index) {
     }
     config.inflight = inflight_slot(index);
     config.memory = memory_;
+    VHOSTD_TRY(add_log_config(index, config));
     // The queue gets duplicates: the originals stay here so the ring can restart after a stop.
     config.kick = VHOSTD_TRY(duplicate_fd(ring.kick));
     config.call = VHOSTD_TRY(duplicate_fd(ring.call));
     config.err = VHOSTD_TRY(duplicate_fd(ring.err));
     ring.running = true;
-    LOG_RATELIMITED(vhost_user, debug, "{}: {} ring {} starts (size {}, base {:#x}, kick {}{})",
+    LOG_RATELIMITED(vhost_user, debug, "{}: {} ring {} starts (size {}, base {:#x}, kick {}{}{})",
                     options_.name, packed_ring() ? "packed" : "split", index, ring.num, ring.base,
-                    ring.kick ? "fd" : "none, polled", config.inflight ? ", inflight tracked" : "");
+                    ring.kick ? "fd" : "none, polled", config.inflight ? ", inflight tracked" : "",
+                    config.log ? ", dirty logged" : "");
     queues_.start_queue(std::move(config));
     return {};
 }

@@ -57,6 +57,18 @@ PackedQueue::PackedQueue(const PackedRing& ring, const guest_memory::GuestMemory
         mark_broken("packed ring base outside the ring");
         return;
     }
+    if (options.log != nullptr) {
+        // The ring was translated from this memory, so both lookups succeed.
+        const auto desc = memory.gpa_of(ring_, size_t{size_} * sizeof(PackedDesc));
+        const auto event = memory.gpa_of(device_event_, kEventSuppressBytes);
+        if (!desc || !event) {
+            mark_broken("packed ring outside the guest memory it was translated in");
+            return;
+        }
+        log_ = options.log;
+        desc_log_gpa_ = *desc;
+        device_event_log_gpa_ = *event;
+    }
     if (options.inflight) {
         auto attached = PackedInflight::attach(options.inflight, size_, ring_, options.base);
         if (!attached) {
@@ -185,6 +197,9 @@ void PackedQueue::push_used(uint16_t id, uint32_t written) {
     // set when there are any.
     store16(&slot->id, id);
     store32(&slot->len, written);
+    // "Migration": the slot's page is in the log before its flags publish it (below, or in
+    // publish_used for the batch's first).
+    log_desc(used_.index);
     const auto flags =
         static_cast<uint16_t>((used_.wrap ? desc_flags::kAvail | desc_flags::kUsed : 0) |
                               (written != 0 ? desc_flags::kWrite : 0));
@@ -255,6 +270,7 @@ bool PackedQueue::enable_notifications() {
     } else {
         store16(device_event_ + kEventFlags, ring_event::kEnable, std::memory_order_release);
     }
+    log_device_event();
     // Make the request visible before looking at the ring again: either we see new work now,
     // or the driver sees our request and kicks.
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -263,6 +279,7 @@ bool PackedQueue::enable_notifications() {
 
 void PackedQueue::disable_notifications() {
     store16(device_event_ + kEventFlags, ring_event::kDisable);
+    log_device_event();
 }
 
 }  // namespace vhostd::virtio

@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "guest_memory/dirty_log.hpp"
 #include "guest_memory/guest_memory.hpp"
 #include "spec/virtio.hpp"
 #include "virtio/descriptor_chain.hpp"
@@ -40,12 +41,17 @@ class PackedQueue final : public Virtqueue {
         // ring base instead of `base`, and its buffers are taken first, in their original
         // order; a slice that fails validation breaks the ring.
         InflightSlot inflight;
+        // Logging for migration: every descriptor written back and every write to the device
+        // event area is marked in `log` (at their guest-physical addresses) before the flags
+        // that publish it are stored. Null: not logged.
+        const guest_memory::DirtyLog* log = nullptr;
     };
 
     PackedQueue(const PackedRing& ring, const guest_memory::GuestMemory& memory, Options options);
     ~PackedQueue() override;
 
     [[nodiscard]] uint16_t size() const override { return size_; }
+    void set_memory(const guest_memory::GuestMemory& memory) override { memory_ = &memory; }
 
     // --- available side ---
     // Buffer IDs of lists the driver made available, after any recovered ones. The lists are
@@ -87,6 +93,17 @@ class PackedQueue final : public Virtqueue {
     bool fetch(uint32_t batch_slots, uint16_t& id);
     [[nodiscard]] bool driver_wants_interrupt(PackedPosition old_used) const;
     void take_recovered();
+    // Marks ring slot `index` / the device event area in the dirty log, when logging.
+    void log_desc(uint16_t index) const {
+        if (log_ != nullptr) [[unlikely]] {
+            log_->mark(desc_log_gpa_ + size_t{index} * sizeof(PackedDesc), sizeof(PackedDesc));
+        }
+    }
+    void log_device_event() const {
+        if (log_ != nullptr) [[unlikely]] {
+            log_->mark(device_event_log_gpa_, kEventSuppressBytes);
+        }
+    }
 
     PackedDesc* ring_;
     uint8_t* driver_event_;
@@ -107,6 +124,9 @@ class PackedQueue final : public Virtqueue {
     std::vector<PackedDesc> recovered_;  // descriptors of the recovered buffers
     std::vector<uint16_t> resubmit_;     // recovered buffer IDs still to hand out, in order
     size_t resubmit_next_ = 0;
+    const guest_memory::DirtyLog* log_ = nullptr;
+    uint64_t desc_log_gpa_ = 0;          // guest-physical address of ring_
+    uint64_t device_event_log_gpa_ = 0;  // ... and of device_event_
 };
 
 }  // namespace vhostd::virtio

@@ -27,6 +27,11 @@ class QueueControl {
     // VHOST_USER_SET_VRING_CALL on a started queue (QEMU swaps call fds when the guest masks
     // and unmasks interrupts).
     virtual void set_call_fd(uint16_t index, UniqueFd call) = 0;
+    // Memory hot-plug (ADD_MEM_REG / REM_MEM_REG): a started queue translates requests in
+    // `memory` from now on, without stopping; `done` once it no longer needs the table it had
+    // (QueueHandler::update_memory; with `drain_old`, after the requests taken before).
+    virtual void update_memory(uint16_t index, guest_memory::GuestMemory::Ptr memory,
+                               bool drain_old, std::move_only_function<void()> done) = 0;
 };
 
 }  // namespace vhostd::virtio

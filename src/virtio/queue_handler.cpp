@@ -8,7 +8,7 @@
 namespace vhostd::virtio {
 
 QueueHandler::QueueHandler(reactor::Reactor& reactor, RunningQueue queue)
-    : QueueEngine(reactor), queue_(std::move(queue)) {
+    : QueueEngine(reactor), queue_(std::move(queue)), taken_generation_(queue_.ring().size()) {
     queue_.set_stats(counters());
 }
 
@@ -40,9 +40,46 @@ void QueueHandler::stop(StoppedCallback done) {
     });
 }
 
-void QueueHandler::complete(uint16_t head, uint32_t written) {
+void QueueHandler::complete(uint16_t head, uint32_t written,
+                            std::span<const iovec> device_written) {
+    queue_.log_written(device_written);
     queue_.ring().push_used(head, written);
     request_finished();
+    --outstanding_;
+    if (old_memory_released_) [[unlikely]] {
+        if (head < taken_generation_.size() && taken_generation_[head] != generation_) {
+            --old_outstanding_;
+        }
+        release_old_memory_if_unused();
+    }
+}
+
+void QueueHandler::update_memory(guest_memory::GuestMemory::Ptr memory, bool drain_old,
+                                 std::move_only_function<void()> done) {
+    queue_.replace_memory(std::move(memory), drain_old);
+    memory_replaced(queue_.memory());
+    ++generation_;
+    if (!drain_old) {
+        done();
+        return;
+    }
+    // Every slot taken so far was taken under an older table. (The session waits for `done`
+    // before it sends another change, so one removal at a time is pending.)
+    old_outstanding_ = outstanding_;
+    old_memory_released_ = std::move(done);
+    release_old_memory_if_unused();
+}
+
+void QueueHandler::release_old_memory_if_unused() {
+    // Slots taken but never started (a chain the ring refused) never complete: once nothing at
+    // all is in flight, nothing can point into the old table either.
+    if (old_outstanding_ != 0 && inflight() != 0) {
+        return;
+    }
+    queue_.release_previous_memory();
+    auto done = std::move(old_memory_released_);
+    old_memory_released_ = nullptr;
+    done();
 }
 
 void QueueHandler::fail_queue(const char* reason) {
@@ -59,7 +96,14 @@ void QueueHandler::publish_owed() noexcept {
 }
 
 size_t QueueHandler::take(std::span<uint32_t> slots) noexcept {
-    return queue_.ring().take(slots);
+    const size_t n = queue_.ring().take(slots);
+    for (size_t i = 0; i < n; ++i) {
+        if (slots[i] < taken_generation_.size()) [[likely]] {
+            taken_generation_[slots[i]] = generation_;
+        }
+    }
+    outstanding_ += static_cast<uint32_t>(n);
+    return n;
 }
 
 bool QueueHandler::arm_notifications() noexcept {

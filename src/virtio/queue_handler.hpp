@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
+#include <vector>
+
+#include <sys/uio.h>
 
 #include "queue/queue_engine.hpp"
 #include "reactor/reactor.hpp"
@@ -40,12 +44,24 @@ class QueueHandler : public queue::QueueEngine {
 
     [[nodiscard]] RunningQueue& queue() { return queue_; }
 
+    // Memory hot-plug: requests are translated in `memory` from now on, the queue running on.
+    // `done` runs once the queue no longer needs the table it used before: at once when
+    // `drain_old` is false (an added region invalidates nothing), else once every request
+    // taken before the change has completed (a removed region may be under them).
+    void update_memory(guest_memory::GuestMemory::Ptr memory, bool drain_old,
+                       std::move_only_function<void()> done);
+
   protected:
     // Pushes the used element; the ring is published (and the driver interrupted) at the end
-    // of this poll or the next one.
-    void complete(uint16_t head, uint32_t written);
+    // of this poll or the next one. `device_written`: the device-writable buffers the request
+    // wrote (or may have written) into, marked in the dirty log first while logging for
+    // migration; empty if it wrote nothing.
+    void complete(uint16_t head, uint32_t written, std::span<const iovec> device_written);
     // Breaks the ring (device NEEDS_RESET); in-flight requests still complete.
     void fail_queue(const char* reason);
+    // After update_memory() swapped the table: a device that keeps guest buffers outside its
+    // requests in flight (virtio-scsi's event buffers) checks them against `memory`.
+    virtual void memory_replaced(const guest_memory::GuestMemory& /*memory*/) noexcept {}
 
   private:
     void publish() noexcept final;
@@ -55,8 +71,17 @@ class QueueHandler : public queue::QueueEngine {
     bool arm_notifications() noexcept final;
     void disarm_notifications() noexcept final;
 
+    void release_old_memory_if_unused();
+
     RunningQueue queue_;
     std::optional<reactor::Reactor::FdId> kick_watch_;
+    // Memory hot-plug: the table generation each ring slot was taken under, how many slots are
+    // taken and not completed, and how many of those predate the last removal.
+    std::vector<uint32_t> taken_generation_;
+    uint32_t generation_ = 0;
+    uint32_t outstanding_ = 0;
+    uint32_t old_outstanding_ = 0;
+    std::move_only_function<void()> old_memory_released_;
 };
 
 }  // namespace vhostd::virtio

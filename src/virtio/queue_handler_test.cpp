@@ -2,6 +2,7 @@
 #include "virtio/queue_handler.hpp"
 
 #include <array>
+#include <memory>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -22,8 +23,12 @@ class HoldingHandler : public QueueHandler {
 
     void complete_all() {
         for (uint16_t head : held)
-            complete(head, 1);
+            complete(head, 1, {});
         held.clear();
+    }
+    void complete_one(size_t i) {
+        complete(held.at(i), 1, {});
+        held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
     }
 
   protected:
@@ -49,10 +54,11 @@ class QueueHandlerTest : public ::testing::Test {
     int call_fd = call.get();
     int err_fd = err.get();
 
-    std::unique_ptr<HoldingHandler> make_handler(uint64_t features = 0) {
+    std::unique_ptr<HoldingHandler> make_handler(uint64_t features = 0,
+                                                 guest_memory::GuestMemory::Ptr memory = nullptr) {
         VirtqueueConfig config;
         config.ring = driver.ring();
-        config.memory = driver.memory();
+        config.memory = memory ? std::move(memory) : driver.memory();
         config.features = features;
         config.call = std::move(call);
         config.err = std::move(err);
@@ -127,6 +133,59 @@ TEST_F(QueueHandlerTest, BrokenRingSignalsErrorFdAndStopsTakingRequests) {
     handler->stop([&](QueueStopResult r) { stopped = r; });
     ASSERT_TRUE(stopped.has_value());
     EXPECT_TRUE(stopped->broken);
+}
+
+// A snapshot of the driver's RAM of its own (the same regions), to watch its lifetime.
+guest_memory::GuestMemory::Ptr copy_of(const guest_memory::GuestMemory& memory) {
+    const auto regions = memory.regions();
+    return guest_memory::GuestMemory::create(
+               std::vector<guest_memory::GuestMemory::RegionPtr>(regions.begin(), regions.end()))
+        .value();
+}
+
+TEST_F(QueueHandlerTest, RemovalKeepsTheOldTableUntilItsRequestsComplete) {
+    auto first = copy_of(*driver.memory());
+    std::weak_ptr<const guest_memory::GuestMemory> old = first;
+    auto handler = make_handler(0, std::move(first));
+    submit();
+    submit();
+    reactor->run_once();
+    ASSERT_EQ(handler->held.size(), 2U);
+
+    bool released = false;
+    handler->update_memory(copy_of(*driver.memory()), true, [&] { released = true; });
+    EXPECT_FALSE(released);  // two requests may point into a region the new table lacks
+    EXPECT_FALSE(old.expired());
+    submit();  // taken under the new table: not waited for
+    reactor->run_once();
+    ASSERT_EQ(handler->held.size(), 3U);
+    handler->complete_one(2);
+    EXPECT_FALSE(released);
+    handler->complete_one(0);
+    EXPECT_FALSE(released);
+    handler->complete_one(0);
+    EXPECT_TRUE(released);
+    EXPECT_TRUE(old.expired());  // unmapped once nothing points into it
+    reactor->run_once();
+    EXPECT_EQ(driver.used_idx(), 3);  // the queue never stopped
+}
+
+TEST_F(QueueHandlerTest, AdditionAndIdleRemovalAnswerAtOnce) {
+    auto handler = make_handler();
+    submit();
+    reactor->run_once();
+    bool added = false;
+    handler->update_memory(copy_of(*driver.memory()), false, [&] { added = true; });
+    EXPECT_TRUE(added);  // an added region invalidates nothing in flight
+    handler->complete_all();
+    bool removed = false;
+    handler->update_memory(copy_of(*driver.memory()), true, [&] { removed = true; });
+    EXPECT_TRUE(removed);  // nothing in flight
+    submit();
+    reactor->run_once();
+    handler->complete_all();
+    reactor->run_once();
+    EXPECT_EQ(driver.used_idx(), 2);
 }
 
 }  // namespace

@@ -12,7 +12,8 @@ namespace vhostd::virtio {
 namespace {
 
 std::unique_ptr<Virtqueue> make_ring(VirtqueueConfig& config,
-                                     const guest_memory::GuestMemory& memory) {
+                                     const guest_memory::GuestMemory& memory,
+                                     const guest_memory::DirtyLog* log) {
     const bool event_idx = (config.features & bit(feature::kEventIdx)) != 0;
     const bool indirect = (config.features & bit(feature::kIndirectDesc)) != 0;
     if ((config.features & bit(feature::kRingPacked)) != 0) {
@@ -22,6 +23,7 @@ std::unique_ptr<Virtqueue> make_ring(VirtqueueConfig& config,
                                                  .indirect = indirect,
                                                  .base = PackedBase::decode(config.base),
                                                  .inflight = config.inflight,
+                                                 .log = log,
                                              });
     }
     return std::make_unique<SplitQueue>(config.ring, memory,
@@ -30,6 +32,8 @@ std::unique_ptr<Virtqueue> make_ring(VirtqueueConfig& config,
                                             .indirect = indirect,
                                             .last_avail_idx = static_cast<uint16_t>(config.base),
                                             .inflight = config.inflight,
+                                            .log = config.used_log_gpa ? log : nullptr,
+                                            .used_log_gpa = config.used_log_gpa.value_or(0),
                                         });
 }
 
@@ -39,7 +43,8 @@ RunningQueue::RunningQueue(VirtqueueConfig config)
     : index_(config.index),
       features_(config.features),
       memory_(std::move(config.memory)),
-      ring_(make_ring(config, *memory_)),
+      log_(std::move(config.log)),
+      ring_(make_ring(config, *memory_, log_.get())),
       inflight_(std::move(config.inflight)),
       kick_(std::move(config.kick)),
       call_(std::move(config.call)),
@@ -47,7 +52,8 @@ RunningQueue::RunningQueue(VirtqueueConfig config)
       seen_fault_epoch_(guest_memory::fault_epoch()) {
     // A table that faulted before (a restart without a new SET_MEM_TABLE) stays unusable, and
     // so does an inflight region cut short (nothing could be recorded in it).
-    if (memory_->faulted() || (inflight_ && inflight_.region->faulted())) {
+    if (memory_->faulted() || (inflight_ && inflight_.region->faulted()) ||
+        (log_ && log_->faulted())) {
         memory_faulted_ = true;
         ring_->mark_broken("guest memory was cut off under the device before the queue started");
     }
@@ -77,6 +83,39 @@ void RunningQueue::flush_used() {
         signal_call();
     } else if (coalescer_.pending()) [[unlikely]] {
         signal_call_if_due();
+    }
+}
+
+void RunningQueue::replace_memory(guest_memory::GuestMemory::Ptr memory, bool keep_previous) {
+    if (keep_previous) {
+        previous_memory_ = std::move(memory_);
+    }
+    memory_ = std::move(memory);
+    ring_->set_memory(*memory_);
+    // A table whose regions faulted before stays unusable, as at start.
+    if (!memory_faulted_ && memory_->faulted()) {
+        memory_faulted_ = true;
+        mark_broken("guest memory was cut off under the device (its file shrank)");
+    }
+}
+
+void RunningQueue::log_iovecs(std::span<const iovec> written) {
+    for (const iovec& iov : written) {
+        if (iov.iov_len == 0) {
+            continue;
+        }
+        // Every iovec a device writes came from this memory's translate(): it lies in one
+        // region. A page the log does not cover cannot be marked; the frontend resizes the
+        // log before the guest can use new memory (SET_LOG_BASE after a table change).
+        std::optional<uint64_t> gpa = memory_->gpa_of(iov.iov_base, iov.iov_len);
+        if (!gpa && previous_memory_) [[unlikely]] {
+            // A request taken before a region was removed completes into it.
+            gpa = previous_memory_->gpa_of(iov.iov_base, iov.iov_len);
+        }
+        if (!gpa || !log_->mark(*gpa, iov.iov_len)) [[unlikely]] {
+            LOG_RATELIMITED(virtio, warn,
+                            "queue {}: a write to guest memory lies outside the dirty log", index_);
+        }
     }
 }
 
@@ -112,7 +151,8 @@ void RunningQueue::flush_owed_call() {
 
 void RunningQueue::note_memory_faults() {
     seen_fault_epoch_ = guest_memory::fault_epoch();
-    if (!memory_faulted_ && memory_->faulted()) {
+    if (!memory_faulted_ &&
+        (memory_->faulted() || (previous_memory_ && previous_memory_->faulted()))) {
         memory_faulted_ = true;
         mark_broken("guest memory was cut off under the device (its file shrank)");
     }
@@ -121,6 +161,12 @@ void RunningQueue::note_memory_faults() {
     if (!memory_faulted_ && inflight_ && inflight_.region->faulted()) {
         memory_faulted_ = true;
         mark_broken("the inflight region was cut off under the device (its file shrank)");
+    }
+    // Marks into a log cut short are lost: the migrated guest would miss the pages, so the
+    // device acknowledges nothing more.
+    if (!memory_faulted_ && log_ && log_->faulted()) {
+        memory_faulted_ = true;
+        mark_broken("the dirty log was cut off under the device (its file shrank)");
     }
 }
 

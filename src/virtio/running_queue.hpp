@@ -7,8 +7,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
+
+#include <sys/uio.h>
 
 #include "base/unique_fd.hpp"
+#include "guest_memory/dirty_log.hpp"
 #include "guest_memory/guest_memory.hpp"
 #include "queue/queue_stats.hpp"
 #include "virtio/call_coalescer.hpp"
@@ -29,6 +34,13 @@ struct VirtqueueConfig {
     uint32_t base = 0;
     InflightSlot inflight;  // this queue's inflight slice; empty: not tracked
     guest_memory::GuestMemory::Ptr memory;
+    // Live migration (VHOST_F_LOG_ALL): the dirty log every guest write of this queue is
+    // marked in before its used entry is published; null when not logging.
+    guest_memory::DirtyLog::Ptr log;
+    // VHOST_VRING_F_LOG: a split ring's used-ring writes are logged at this guest-physical
+    // address (SET_VRING_ADDR's log_guest_addr). A packed ring logs the descriptors and event
+    // area it writes whenever `log` is set.
+    std::optional<uint64_t> used_log_gpa;
     UniqueFd kick;  // invalid: the frontend never kicks (it relies on polling)
     UniqueFd call;  // invalid: the frontend polls the used ring
     UniqueFd err;   // signalled when the ring breaks
@@ -44,6 +56,22 @@ class RunningQueue {
     [[nodiscard]] const Virtqueue& ring() const { return *ring_; }
     [[nodiscard]] const guest_memory::GuestMemory& memory() const { return *memory_; }
     [[nodiscard]] int kick_fd() const { return kick_.get(); }
+    [[nodiscard]] bool logging() const { return log_ != nullptr; }
+
+    // Marks the guest pages of `written` (buffers of this queue's memory the device wrote) in
+    // the dirty log. Call before the request's used entry is pushed. One predictable branch
+    // when not logging.
+    void log_written(std::span<const iovec> written) {
+        if (log_ != nullptr) [[unlikely]] {
+            log_iovecs(written);
+        }
+    }
+
+    // Memory hot-plug (ADD_MEM_REG / REM_MEM_REG): requests are translated in `memory` from now
+    // on. With `keep_previous` the table used so far stays mapped (requests taken under it may
+    // still point into a region `memory` lacks) until release_previous_memory().
+    void replace_memory(guest_memory::GuestMemory::Ptr memory, bool keep_previous);
+    void release_previous_memory() { previous_memory_.reset(); }
 
     // Publishes pushed used elements and signals the call eventfd if the driver asked for it.
     // Publishes nothing once the guest memory faulted (the ring is then broken).
@@ -80,6 +108,7 @@ class RunningQueue {
     void leave_interrupt_mode();
 
   private:
+    void log_iovecs(std::span<const iovec> written);
     void report_broken();
     void note_memory_faults();
     void signal_call();
@@ -89,6 +118,9 @@ class RunningQueue {
     uint16_t index_;
     uint64_t features_;
     guest_memory::GuestMemory::Ptr memory_;  // keeps the regions the ring points into mapped
+    // The table before a removal, while requests taken under it are in flight.
+    guest_memory::GuestMemory::Ptr previous_memory_;
+    guest_memory::DirtyLog::Ptr log_;  // outlives ring_, which marks into it
     std::unique_ptr<Virtqueue> ring_;
     InflightSlot inflight_;  // what the ring records into (kept for its fault state)
     UniqueFd kick_;

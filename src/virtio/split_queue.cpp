@@ -41,7 +41,9 @@ SplitQueue::SplitQueue(const SplitRing& ring, const guest_memory::GuestMemory& m
       last_avail_idx_(options.last_avail_idx),
       // The used index is device-owned: continue from what the driver last saw.
       used_idx_(load16(used_ + kIdx)),
-      published_used_idx_(used_idx_) {
+      published_used_idx_(used_idx_),
+      log_(options.log),
+      used_log_gpa_(options.used_log_gpa) {
     shadow_avail_idx_ = last_avail_idx_;
     // Index masking below relies on this; the transport already refuses other sizes.
     if (size_ == 0 || (size_ & (size_ - 1)) != 0) {
@@ -135,9 +137,11 @@ DescriptorChain SplitQueue::walk(uint16_t head, const ChainLimits& limits,
 }
 
 void SplitQueue::push_used(uint16_t head, uint32_t written) {
-    uint8_t* elem = used_ + kRing + kUsedElemSize * (used_idx_ & (size_ - 1));
+    const size_t offset = kRing + kUsedElemSize * (used_idx_ & (size_ - 1));
+    uint8_t* elem = used_ + offset;
     store32(elem, head);
     store32(elem + 4, written);
+    log_used(offset, kUsedElemSize);
     ++used_idx_;
     if (inflight_) {
         inflight_->used(head);
@@ -148,6 +152,8 @@ bool SplitQueue::publish_used() {
     if (used_idx_ == published_used_idx_) {
         return false;
     }
+    // "Migration": the index's page is in the log before the driver can see the index.
+    log_used(kIdx, sizeof(uint16_t));
     // Release: the elements are visible before the index that exposes them (2.7.8).
     store16(used_ + kIdx, used_idx_, std::memory_order_release);
     published_used_idx_ = used_idx_;
@@ -172,8 +178,10 @@ bool SplitQueue::enable_notifications() {
     if (event_idx_) {
         // avail_event: kick us once the avail index moves past what we have consumed.
         store16(used_ + kRing + kUsedElemSize * size_, last_avail_idx_);
+        log_used(kRing + kUsedElemSize * size_, sizeof(uint16_t));
     } else {
         store16(used_ + kFlags, 0);
+        log_used(kFlags, sizeof(uint16_t));
     }
     // Make the request visible before looking at the ring again: either we see new work
     // now, or the driver sees our request and kicks.
@@ -185,8 +193,10 @@ void SplitQueue::disable_notifications() {
     if (event_idx_) {
         // An event index just behind ours is only crossed after 64K more requests.
         store16(used_ + kRing + kUsedElemSize * size_, static_cast<uint16_t>(last_avail_idx_ - 1));
+        log_used(kRing + kUsedElemSize * size_, sizeof(uint16_t));
     } else {
         store16(used_ + kFlags, kUsedFlagNoNotify);
+        log_used(kFlags, sizeof(uint16_t));
     }
 }
 

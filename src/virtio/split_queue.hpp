@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "guest_memory/dirty_log.hpp"
 #include "guest_memory/guest_memory.hpp"
 #include "spec/virtio.hpp"
 #include "virtio/descriptor_chain.hpp"
@@ -41,12 +42,18 @@ class SplitQueue final : public Virtqueue {
         // avail index instead of `last_avail_idx`, and its heads are taken first, in their
         // original order; a slice that fails validation breaks the ring.
         InflightSlot inflight;
+        // VHOST_VRING_F_LOG while logging for migration: every used-ring write (elements,
+        // index, flags, avail_event) is marked in `log` at `used_log_gpa` + its offset, before
+        // the index that publishes it is stored. Null: not logged.
+        const guest_memory::DirtyLog* log = nullptr;
+        uint64_t used_log_gpa = 0;
     };
 
     SplitQueue(const SplitRing& ring, const guest_memory::GuestMemory& memory, Options options);
     ~SplitQueue() override;
 
     [[nodiscard]] uint16_t size() const override { return size_; }
+    void set_memory(const guest_memory::GuestMemory& memory) override { memory_ = &memory; }
 
     // --- avail side ---
     // Heads the driver has made available and we have not taken. 0 if the ring is broken;
@@ -91,6 +98,12 @@ class SplitQueue final : public Virtqueue {
 
   private:
     [[nodiscard]] uint16_t read_avail_idx() const;
+    // Marks used-ring bytes [offset, offset + len) in the dirty log, when logging.
+    void log_used(size_t offset, size_t len) const {
+        if (log_ != nullptr) [[unlikely]] {
+            log_->mark(used_log_gpa_ + offset, len);
+        }
+    }
 
     DescTable desc_;
     uint8_t* avail_;  // flags, idx, ring[size], used_event
@@ -106,6 +119,8 @@ class SplitQueue final : public Virtqueue {
     uint16_t signalled_used_idx_ = 0;
     bool signalled_used_valid_ = false;  // no interrupt sent yet: the first one is mandatory
     std::unique_ptr<SplitInflight> inflight_;
+    const guest_memory::DirtyLog* log_;
+    uint64_t used_log_gpa_;
     std::vector<uint16_t> resubmit_;  // recovered heads still to hand out, in order
     size_t resubmit_next_ = 0;
 };

@@ -10,6 +10,10 @@
 
 #include "virtio/descriptor_chain.hpp"
 
+namespace vhostd::guest_memory {
+class GuestMemory;
+}
+
 namespace vhostd::virtio {
 
 class Virtqueue {
@@ -37,6 +41,10 @@ class Virtqueue {
     // Where the device would continue: VHOST_USER_GET_VRING_BASE's value (the split ring's
     // next avail index; a packed ring adds its wrap counter in bit 15).
     [[nodiscard]] virtual uint32_t ring_base() const = 0;
+
+    // Memory hot-plug: chains are walked in `memory` from now on. The ring's own parts must lie
+    // in regions `memory` shares with the table the ring was started with (they stay mapped).
+    virtual void set_memory(const guest_memory::GuestMemory& memory) = 0;
 
     // --- used side ---
     // Writes a used element for `head`; not visible to the driver until publish_used().

@@ -67,6 +67,30 @@ void FakeQueueControl::start_queue(virtio::VirtqueueConfig config) {
     running_.insert_or_assign(index, std::move(config));
 }
 
+void FakeQueueControl::update_memory(uint16_t index, guest_memory::GuestMemory::Ptr memory,
+                                     bool drain_old, std::move_only_function<void()> done) {
+    updates.emplace_back(index, drain_old);
+    auto it = running_.find(index);
+    if (it == running_.end()) {
+        contract_violated = true;
+    } else {
+        it->second.memory = std::move(memory);
+    }
+    if (hold_updates) {
+        pending_updates_.push_back(std::move(done));
+    } else {
+        done();
+    }
+}
+
+void FakeQueueControl::complete_updates() {
+    auto pending = std::move(pending_updates_);
+    pending_updates_.clear();
+    for (auto& done : pending) {
+        done();
+    }
+}
+
 void FakeQueueControl::stop_queue(uint16_t index, StoppedCallback done) {
     stops.push_back(index);
     if (!running_.contains(index)) {

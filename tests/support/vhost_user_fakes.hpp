@@ -52,6 +52,11 @@ class FakeQueueControl : public virtio::QueueControl {
     void start_queue(virtio::VirtqueueConfig config) override;
     void stop_queue(uint16_t index, StoppedCallback done) override;
     void set_call_fd(uint16_t index, UniqueFd call) override;
+    // Records the update (the running queue's config gets the new memory) and completes it at
+    // once, or, when `hold_updates` is set, at complete_updates().
+    void update_memory(uint16_t index, guest_memory::GuestMemory::Ptr memory, bool drain_old,
+                       std::move_only_function<void()> done) override;
+    void complete_updates();
 
     // Completes every stop requested so far; a stopped split queue reports the avail index it
     // was started with plus `progress[index]`, a packed one the base it was started with.
@@ -68,6 +73,8 @@ class FakeQueueControl : public virtio::QueueControl {
     std::vector<std::pair<uint16_t, uint32_t>> starts;  // (index, base), in order
     std::vector<uint16_t> stops;                        // indices, in order of request
     std::vector<uint16_t> call_fd_changes;
+    std::vector<std::pair<uint16_t, bool>> updates;  // (index, drain_old), in order
+    bool hold_updates = false;
     // Set when the session broke the QueueControl contract (double start, stop of a queue that
     // is not running, ...).
     bool contract_violated = false;
@@ -75,6 +82,7 @@ class FakeQueueControl : public virtio::QueueControl {
   private:
     std::map<uint16_t, virtio::VirtqueueConfig> running_;
     std::vector<std::pair<uint16_t, StoppedCallback>> pending_;
+    std::vector<std::move_only_function<void()>> pending_updates_;
 };
 
 // A request as a frontend would send it.

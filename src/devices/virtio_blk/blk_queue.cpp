@@ -35,6 +35,9 @@ struct BlkQueue::Request final : block::IoCompletion {
     std::span<iovec> storage;  // this request's slice of the queue's iovec arena
     uint16_t head = 0;
     uint8_t* status = nullptr;  // host address of the request's status byte
+    // The chain's device-writable buffers (data of reads, the status byte): what the dirty
+    // log marks when the request completes.
+    std::span<const iovec> writable;
     uint32_t data_written = 0;  // bytes the device writes on success (IN: the data)
     bool flush_after_write = false;
     block::IoRequest io;
@@ -125,6 +128,7 @@ void BlkQueue::start_request(uint32_t slot) noexcept {
     request_started();
     request.head = head;
     request.status = status;
+    request.writable = chain.writable();
     request.data_written = 0;
     request.flush_after_write = false;
     if (chain.error != virtio::ChainError::none) {
@@ -194,7 +198,11 @@ void BlkQueue::on_io_complete(Request& request) {
 
 void BlkQueue::finish(Request& request, uint8_t status_code, uint32_t data_written) {
     *request.status = status_code;
-    complete(request.head, data_written + 1);
+    // The status byte is the chain's last writable byte, but a malformed chain may not have
+    // listed it among its writable buffers: log it on its own as well.
+    const iovec status_byte{request.status, 1};
+    queue().log_written({&status_byte, 1});
+    complete(request.head, data_written + 1, request.writable);
     requests_.release(&request);
 }
 

@@ -124,7 +124,7 @@ void ScsiControlQueue::task_management(Request& request, const TmfRequest& tmf) 
 
 void ScsiControlQueue::finish(Request& request, std::span<const uint8_t> response) {
     const size_t n = iov_copy_in(request.writable, 0, response.data(), response.size());
-    complete(request.head, static_cast<uint32_t>(n));
+    complete(request.head, static_cast<uint32_t>(n), request.writable);
     requests_.release(&request);
 }
 

@@ -40,7 +40,7 @@ void ScsiEventQueue::start_request(uint32_t slot) noexcept {
         LOG_RATELIMITED(virtio_scsi, warn, "event queue: unusable buffer ({} bytes, {})",
                         chain.writable_bytes, virtio::to_string(chain.error));
         request_started();
-        complete(head, 0);
+        complete(head, 0, {});
         return;
     }
     kept_[kept] = Buffer{head, chain.writable()};
@@ -51,6 +51,21 @@ bool ScsiEventQueue::after_batch() noexcept {
     const size_t before = pending_count_;
     deliver_pending();
     return pending_count_ != before;
+}
+
+void ScsiEventQueue::memory_replaced(const guest_memory::GuestMemory& memory) noexcept {
+    for (size_t i = 0; i < count_; ++i) {
+        for (const iovec& iov : kept_[(first_ + i) % kept_.size()].iov) {
+            if (iov.iov_len != 0 && !memory.gpa_of(iov.iov_base, iov.iov_len)) {
+                // The frontend took memory away under buffers the driver lent us: they are
+                // dropped unanswered (writing them would touch unmapped memory) and the queue
+                // stops (NEEDS_RESET); the driver reposts its buffers after the reset.
+                count_ = 0;
+                fail_queue("an event buffer's memory was removed");
+                return;
+            }
+        }
+    }
 }
 
 void ScsiEventQueue::post(const Event& event) {
@@ -96,7 +111,7 @@ void ScsiEventQueue::fill(const Event& event) {
     --count_;
     iov_copy_in(buffer.iov, 0, &out, sizeof(out));
     request_started();
-    complete(buffer.head, sizeof(out));
+    complete(buffer.head, sizeof(out), buffer.iov);
 }
 
 }  // namespace vhostd::virtio_scsi

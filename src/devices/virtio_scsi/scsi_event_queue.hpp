@@ -38,6 +38,8 @@ class ScsiEventQueue final : public virtio::QueueHandler {
     [[nodiscard]] size_t free_requests() const noexcept override { return kept_.size() - count_; }
     void start_request(uint32_t head) noexcept override;
     bool after_batch() noexcept override;
+    // Memory hot-plug: a kept buffer in a region that was removed can no longer be written.
+    void memory_replaced(const guest_memory::GuestMemory& memory) noexcept override;
     void fill(const Event& event);
     void deliver_pending();
 

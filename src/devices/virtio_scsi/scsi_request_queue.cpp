@@ -244,7 +244,7 @@ void ScsiRequestQueue::respond(Request& request, const CmdResult& result, uint32
         // 5.6.6.1: data-in starts after the whole sense area.
         written = static_cast<uint32_t>(sizeof(CmdResponse) + request.sizes.sense_size + data_in);
     }
-    complete(request.head, written);
+    complete(request.head, written, request.writable);
     requests_.release(&request);
 }
 

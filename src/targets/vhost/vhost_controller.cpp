@@ -140,6 +140,24 @@ void VhostController::set_call_fd(uint16_t index, UniqueFd call) {
     });
 }
 
+void VhostController::update_memory(uint16_t index, guest_memory::GuestMemory::Ptr memory,
+                                    bool drain_old, std::move_only_function<void()> done) {
+    QueueSlot& slot = queues_[index];
+    slot.reactor->post(
+        [this, &slot, memory = std::move(memory), drain_old, done = std::move(done)]() mutable {
+            auto reply = [this](std::move_only_function<void()> cb) {
+                control_.post([cb = std::move(cb)]() mutable { cb(); });
+            };
+            if (!slot.handler) {
+                reply(std::move(done));  // failed to start: nothing holds the old table
+                return;
+            }
+            slot.handler->update_memory(
+                std::move(memory), drain_old,
+                [reply, done = std::move(done)]() mutable { reply(std::move(done)); });
+        });
+}
+
 void VhostController::notify_config_changed() {
     if (!server_) {
         return;

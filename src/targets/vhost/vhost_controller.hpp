@@ -72,6 +72,8 @@ class VhostController : public controller::Controller, public virtio::QueueContr
     void start_queue(virtio::VirtqueueConfig config) override;
     void stop_queue(uint16_t index, StoppedCallback done) override;
     void set_call_fd(uint16_t index, UniqueFd call) override;
+    void update_memory(uint16_t index, guest_memory::GuestMemory::Ptr memory, bool drain_old,
+                       std::move_only_function<void()> done) override;
 
   protected:
     // `reactors`: the I/O reactors of `config.cpumask`, in core order; queue i runs on
