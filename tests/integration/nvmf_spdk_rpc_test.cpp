@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Run {
+struct RpcPyRun {
     int status = -1;
     std::string out;
 };
@@ -28,8 +28,8 @@ std::string quote(const std::string& arg) {
     return out + "'";
 }
 
-Run rpc_py(const std::string& spdk, const VhostdProcess& vhostd,
-           const std::vector<std::string>& args) {
+RpcPyRun rpc_py(const std::string& spdk, const VhostdProcess& vhostd,
+                const std::vector<std::string>& args) {
     // SPDK's rpc.py wants the system python (PATH=/usr/bin first).
     std::string command = "PATH=/usr/bin:$PATH " + quote(spdk + "/scripts/rpc.py") + " -s " +
                           quote(vhostd.rpc_socket());
@@ -37,7 +37,7 @@ Run rpc_py(const std::string& spdk, const VhostdProcess& vhostd,
         command += " " + quote(arg);
     }
     command += " 2>&1";
-    Run run;
+    RpcPyRun run;
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) {
         return run;
@@ -88,7 +88,7 @@ TEST(NvmfSpdkRpc, RpcPyDrivesEveryMethod) {
              {"nvmf_subsystem_remove_listener", nqn, "-t", "VFIOUSER", "-a", dir, "-s", "0"},
              {"nvmf_delete_subsystem", nqn},
          }) {
-        const Run run = rpc_py(spdk, vhostd, args);
+        const RpcPyRun run = rpc_py(spdk, vhostd, args);
         EXPECT_EQ(run.status, 0) << args[0] << ":\n" << run.out;
     }
     EXPECT_EQ(vhostctl_json(vhostd, {"nvmf_get_subsystems"}).size(), 1U);
