@@ -310,7 +310,7 @@ TEST_F(AdminTest, LogPagesAndTheirFields) {
     EXPECT_EQ(health.host_write_commands[0], 1u);
     EXPECT_EQ(health.data_units_written[0], 1u);  // 4 KiB rounds up to one unit
     EXPECT_EQ(health.available_spare, 100);
-    EXPECT_GT(health.composite_temperature, 273);
+    EXPECT_GT(static_cast<int>(health.composite_temperature), 273);  // a packed field: by value
     EXPECT_GE(health.power_cycles[0], 1u);
     // Offsets: dword aligned, inside the page.
     ASSERT_EQ(admin_status(FakeNvmeDriver::get_log_page(log_id::kHealth, 1, buffer, 64)), 0u);

@@ -109,7 +109,6 @@ class SubmissionQueue : public queue::QueueEngine {
     ShadowSlots shadow_;
     std::vector<nvme_spec::Command> commands_;  // host copies, one per slot
     std::vector<uint32_t> free_slots_;
-    mutable uint32_t credit_ = 0;  // completion queue room seen by free_requests()
     bool armed_ = false;
 };
 

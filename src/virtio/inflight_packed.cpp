@@ -171,9 +171,10 @@ Result<void> PackedInflight::recover(const PackedDesc* ring, PackedBase frontend
             return make_error(EINVAL, "entries {} and {} share counter {}", heads[k - 1], head,
                               e[head].counter);
         }
-        // A counter at its maximum was never counted to; the next one would wrap around.
-        if (e[head].counter == UINT64_MAX) {
-            return make_error(EINVAL, "entry {}: counter at its maximum", head);
+        // Counters beyond kMaxCounter were never counted to (inflight_store.hpp).
+        if (e[head].counter > inflight_store::kMaxCounter) {
+            return make_error(EINVAL, "entry {}: counter {} was never counted to", head,
+                              e[head].counter);
         }
         const uint16_t len = e[head].num;
         if (len == 0 || len > n - total) {
@@ -246,7 +247,8 @@ Result<void> PackedInflight::recover(const PackedDesc* ring, PackedBase frontend
 }
 
 bool PackedInflight::mark(uint16_t id, std::span<const PackedDesc> descs) noexcept {
-    if (descs.empty() || descs.size() > free_count_ || id >= size_) {
+    if (descs.empty() || descs.size() > free_count_ || id >= size_ ||
+        counter_ > inflight_store::kMaxCounter) {
         return false;
     }
     const uint16_t head = free_head_;

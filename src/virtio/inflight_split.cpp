@@ -116,9 +116,10 @@ Result<void> SplitInflight::recover(uint16_t used_idx, uint16_t frontend_base) {
     std::sort(resubmit_.begin(), resubmit_.end(),
               [&](uint16_t a, uint16_t b) { return e[a].counter < e[b].counter; });
     for (size_t k = 0; k < resubmit_.size(); ++k) {
-        // A counter at its maximum was never counted to; the next one would wrap around.
-        if (e[resubmit_[k]].counter == UINT64_MAX) {
-            return make_error(EINVAL, "head {}: counter at its maximum", resubmit_[k]);
+        // Counters beyond kMaxCounter were never counted to (inflight_store.hpp).
+        if (e[resubmit_[k]].counter > inflight_store::kMaxCounter) {
+            return make_error(EINVAL, "head {}: counter {} was never counted to", resubmit_[k],
+                              e[resubmit_[k]].counter);
         }
         if (k > 0 && e[resubmit_[k - 1]].counter == e[resubmit_[k]].counter) {
             return make_error(EINVAL, "heads {} and {} share counter {}", resubmit_[k - 1],
@@ -143,7 +144,7 @@ Result<void> SplitInflight::recover(uint16_t used_idx, uint16_t frontend_base) {
 }
 
 bool SplitInflight::mark(uint16_t head) noexcept {
-    if (head >= size_ || in_flight_[head] != 0) {
+    if (head >= size_ || in_flight_[head] != 0 || counter_ > inflight_store::kMaxCounter) {
         return false;
     }
     uint8_t* entry = entries_ + size_t{head} * sizeof(Entry);

@@ -16,6 +16,11 @@
 
 namespace vhostd::virtio::inflight_store {
 
+// Fetch counters order the requests to resubmit. They start at 0 and grow by one per request,
+// so one past 2^62 was never counted to (centuries at any rate): a slice holding one is
+// corrupt, and a device never records one (its next counter would not be recoverable).
+inline constexpr uint64_t kMaxCounter = uint64_t{1} << 62;
+
 class StoreObserver {
   public:
     virtual ~StoreObserver() = default;

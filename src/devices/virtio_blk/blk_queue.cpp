@@ -45,10 +45,11 @@ struct BlkQueue::Request final : block::IoCompletion {
 namespace {
 
 // A chain may hold seg_max data segments plus header and status, even if that is more than a
-// small queue's size (indirect tables); anything longer is a looping chain.
+// small queue's size (indirect tables), and the walk also counts the ring descriptor that
+// points to an indirect table; anything longer is a looping chain.
 virtio::ChainLimits chain_limits_of(uint16_t size, const BlkDeviceOptions& options) {
     return virtio::ChainLimits{
-        .max_descriptors = std::max<uint32_t>(size, options.seg_max + 2),
+        .max_descriptors = std::max<uint32_t>(size, options.seg_max + 3),
         .max_total_bytes = sizeof(RequestHeader) + 1 + uint64_t{options.seg_max} * options.size_max,
     };
 }

@@ -112,13 +112,13 @@ class BlkQueueTest : public ::testing::Test {
         uint32_t len;
     };
     std::optional<Done> run(uint32_t type, uint64_t sector,
-                            std::vector<virtio::testing::Segment> data) {
+                            std::vector<virtio::testing::Segment> data, bool indirect = false) {
         const uint64_t status = driver.alloc(1);
         driver.host(status)[0] = 0xff;
         std::vector<virtio::testing::Segment> chain{{header(type, sector), 16, false}};
         chain.insert(chain.end(), data.begin(), data.end());
         chain.push_back({status, 1, true});
-        driver.submit(chain);
+        driver.submit(chain, indirect);
         for (int i = 0; i < 10; ++i) {
             reactor->run_once();
             if (auto used = driver.pop_used())
@@ -143,6 +143,23 @@ TEST_F(BlkQueueTest, WriteThenReadBackWithUsedLengths) {
     EXPECT_EQ(r->status, status::kOk);
     EXPECT_EQ(r->len, 1025U);
     EXPECT_EQ(driver.host(back)[1023], 0x5a);
+}
+
+// Linux puts header, seg_max segments and status in one indirect table: seg_max + 2 entries,
+// plus the ring descriptor pointing to it, more than this 16-entry queue holds.
+TEST_F(BlkQueueTest, IndirectTableWithSegMaxSegmentsIsServed) {
+    start();
+    const uint32_t segments = BlkDeviceOptions{}.seg_max;
+    std::vector<virtio::testing::Segment> data;
+    for (uint32_t i = 0; i < segments; ++i) {
+        const uint64_t gpa = driver.alloc(512);
+        std::memset(driver.host(gpa), static_cast<int>(i), 512);
+        data.push_back({gpa, 512, false});
+    }
+    auto done = run(request_type::kOut, 0, data, true);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->status, status::kOk);
+    EXPECT_EQ(rec->data_[512 * (segments - 1)], static_cast<uint8_t>(segments - 1));
 }
 
 TEST_F(BlkQueueTest, WriteBackModeLeavesFlushingToTheDriver) {

@@ -40,10 +40,11 @@ struct ScsiRequestQueue::Request final : scsi::TaskCompletion {
 namespace {
 
 // seg_max data segments plus a header, response and sense that the driver may split, even
-// when that is more than a small queue's size (indirect tables).
+// when that is more than a small queue's size (indirect tables), plus the ring descriptor that
+// points to an indirect table (the walk counts it).
 virtio::ChainLimits chain_limits_of(uint16_t size, const ScsiDeviceOptions& options) {
     return virtio::ChainLimits{
-        .max_descriptors = std::max<uint32_t>(size, options.seg_max + 8),
+        .max_descriptors = std::max<uint32_t>(size, options.seg_max + 9),
         .max_total_bytes = uint64_t{options.max_sectors} * 512 + 4096,
     };
 }
