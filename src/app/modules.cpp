@@ -7,6 +7,7 @@
 #include "block/backends/null/null_bdev.hpp"
 #include "block/backends/rbd/rbd_module.hpp"
 #include "block/backends/uring/uring_bdev.hpp"
+#include "targets/nvmf/nvmf_rpc.hpp"
 #include "targets/vhost/vhost_rpc.hpp"
 #include "targets/vhost_blk/blk_controller.hpp"
 #include "targets/vhost_scsi/scsi_controller.hpp"
@@ -24,6 +25,7 @@ void register_modules(block::ModuleContext& bdev_modules, controller::Controller
     targets::register_vhost_family(kinds);
     targets::register_vhost_blk(kinds);
     targets::register_vhost_scsi(kinds);
+    targets::nvmf::register_nvmf(kinds);
 }
 
 }  // namespace vhostd::app

@@ -359,6 +359,7 @@ void add_method_commands(CLI::App& app, Action& action) {
     add_app_commands(app, action);
     add_fault_commands(app, action);
     add_rbd_commands(app, action);
+    add_nvmf_commands(app, action);
 }
 
 }  // namespace vhostctl

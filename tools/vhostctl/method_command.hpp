@@ -34,5 +34,7 @@ void put(nlohmann::json& params, const char* key, const std::optional<T>& value)
 void add_fault_commands(CLI::App& app, Action& action);
 // The Ceph RBD bdevs' subcommands (rbd_commands.cpp).
 void add_rbd_commands(CLI::App& app, Action& action);
+// The nvmf_* subcommands (nvmf_commands.cpp).
+void add_nvmf_commands(CLI::App& app, Action& action);
 
 }  // namespace vhostctl
