@@ -381,6 +381,38 @@ TEST_F(PackedCrash, RestartedQueueResubmitsFromTheRegionsCopiesAtTheRightPositio
     EXPECT_EQ(got, (std::vector<uint16_t>{c, a, e}));
 }
 
+// A device killed between a batch's later used descriptors and its first one's flags left the
+// later ones marked used. After the restart the batch's first slot is published for whichever
+// buffer completes first, and the driver moves on to the next slot: a stale used descriptor
+// there would complete a buffer that is still in flight.
+TEST_F(PackedCrash, StaleUsedDescriptorsOfAnUnpublishedBatchAreNeverSeen) {
+    const uint16_t a = submit(1);
+    const uint16_t b = submit(1);
+    const uint16_t c = submit(1);
+    {
+        PackedQueue q = make_queue();
+        ASSERT_EQ(take(q, 8).size(), 3U);
+        q.push_used(b, 1);  // slot 0, withheld until the batch publishes
+        q.push_used(c, 1);  // slot 1, its flags written: then the device dies
+    }
+    EXPECT_FALSE(d.pop_used().has_value());
+    PackedQueue restarted = make_queue(PackedBase{});
+    ASSERT_FALSE(restarted.broken()) << restarted.broken_reason();
+    EXPECT_EQ(take(restarted, 8), (std::vector<uint16_t>{a, b, c}));
+    restarted.push_used(a, 1);  // slot 0: the driver looks at slot 1 next
+    (void)restarted.publish_used();
+    ASSERT_EQ(d.pop_used()->head, a);
+    EXPECT_FALSE(d.pop_used().has_value()) << "a stale used descriptor was seen";
+    restarted.push_used(c, 1);
+    restarted.push_used(b, 1);
+    (void)restarted.publish_used();
+    std::vector<uint16_t> got;
+    while (auto u = d.pop_used()) {
+        got.push_back(u->head);
+    }
+    EXPECT_EQ(got, (std::vector<uint16_t>{c, b}));
+}
+
 // --- corrupt regions ---
 
 struct SplitImage {

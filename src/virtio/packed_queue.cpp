@@ -91,6 +91,25 @@ PackedQueue::PackedQueue(const PackedRing& ring, const guest_memory::GuestMemory
             buffers_[r.id] = Buffer{r.first, r.num, true, true};
             resubmit_.push_back(r.id);
         }
+        if (!resubmit_.empty()) {
+            disarm_stale_used(base);
+        }
+    }
+}
+
+void PackedQueue::disarm_stale_used(PackedBase base) {
+    // A device that died between writing a batch's later used descriptors and its first one's
+    // flags (2.8.9's order) left those later slots marked used in this lap. The driver does not
+    // read them yet, but once the restarted device publishes the slot before them with a list
+    // of another length, the driver walks onto them and takes a stale completion for a buffer
+    // that is still in flight here. The slots from used to avail belong to the device (2.8.6:
+    // made available, not yet used), so they are written back as "available, not used" in
+    // their lap; their descriptors were recovered from the inflight region, not from here.
+    PackedPosition p = base.used;
+    for (uint32_t k = 0; k < size_ && p != base.avail; ++k, p = p.advanced(1, size_)) {
+        const auto flags = static_cast<uint16_t>(p.wrap ? desc_flags::kAvail : desc_flags::kUsed);
+        store16(&ring_[p.index].flags, flags, std::memory_order_release);
+        log_desc(p.index);
     }
 }
 

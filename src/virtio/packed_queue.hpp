@@ -92,7 +92,8 @@ class PackedQueue final : public Virtqueue {
     // left of this batch, or the ring broke.
     bool fetch(uint32_t batch_slots, uint16_t& id);
     [[nodiscard]] bool driver_wants_interrupt(PackedPosition old_used) const;
-    void take_recovered();
+    // After a recovery: clears the used flags a dead device left in the slots it still owns.
+    void disarm_stale_used(PackedBase base);
     // Marks ring slot `index` / the device event area in the dirty log, when logging.
     void log_desc(uint16_t index) const {
         if (log_ != nullptr) [[unlikely]] {
