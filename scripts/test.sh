@@ -35,11 +35,8 @@ step "soak (${SOAK_SECONDS:=120}s)" env SOAK_SECONDS="$SOAK_SECONDS" \
 if [[ ${SKIP_ASAN:-} != 1 ]]; then
   step "build (clang: asan+ubsan, fuzzers)" env CC=clang-19 CXX=clang++-19 \
     scripts/build.sh build-san -DVHOSTD_FUZZ=ON -DVHOSTD_BENCH=OFF
-  # Known defect (issue 13): the packed ring's kill loop, slowed down by ASan, sometimes finds a
-  # buffer ID already in flight right after a restart (its recovery is still being debugged);
-  # the release run above keeps it, split rings and every other reconnect test run here too.
   step "tests under asan+ubsan" ctest --test-dir build-san -L 'unit|integration' -j "$jobs" \
-    --output-on-failure -E 'KillLoopUnderVerifyLoadLosesAndRepeatsNothing/packed'
+    --output-on-failure
 fi
 # ThreadSanitizer over what crosses threads by design (the reactor's messages, the lock-free
 # completion mailbox, the stuck-call watchdog): only those test binaries are built.
