@@ -97,8 +97,9 @@ fio_start buffers --mem=mmap:/tmp/fiobuf
 # pagemap entries: bit 63 present, bits 0-54 the page frame number (root sees real PFNs).
 pfn_lo=$((new_start >> 12))
 pfn_hi=$((new_end >> 12))
-checked=0
-while [ $checked -eq 0 ] && fio_alive; do
+checked=0 tries=0
+while [ $checked -eq 0 ] && [ $tries -lt 300 ] && fio_alive; do
+  tries=$((tries + 1))
   total=0 inside=0 jobs=0
   for maps in /proc/[0-9]*/maps; do
     range=$(grep -m 1 ' /tmp/fiobuf' "$maps" 2>/dev/null | cut -d' ' -f1)
@@ -122,6 +123,7 @@ while [ $checked -eq 0 ] && fio_alive; do
   [ $checked -eq 1 ] || sleep 0.2
 done
 fio_alive || fio_stop
+[ $checked -eq 1 ] || fail "found no resident buffer pages of both fio jobs in $tries tries"
 info "fio's buffers: $inside of $total resident pages in the new memory ($jobs jobs)"
 [ "$inside" -eq "$total" ] || fail "$((total - inside)) of fio's buffer pages are outside the new memory"
 fio_stop
