@@ -19,6 +19,26 @@
 namespace vhostd::vhost_user {
 
 using guest_memory::GuestMemory;
+using guest_memory::MappedRegion;
+
+namespace {
+
+// The region of `from` that `other` lacks: an edit keeps every other region's mapping (the same
+// pointer), so this is the one added (from = new table) or removed (from = old table).
+const MappedRegion* region_missing_from(const GuestMemory& from, const GuestMemory& other) {
+    for (const auto& region : from.regions()) {
+        bool found = false;
+        for (const auto& kept : other.regions()) {
+            found = found || kept == region;
+        }
+        if (!found) {
+            return region.get();
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
 
 Result<Session::Step> Session::edit_memory(Result<GuestMemory::Ptr> next, bool removing) {
     if (!next) {
@@ -37,7 +57,17 @@ Result<Session::Step> Session::edit_memory(Result<GuestMemory::Ptr> next, bool r
         }
         update.push_back(i);
     }
-    auto install = [this, memory = *next]() mutable -> Outcome {
+    auto install = [this, removing, memory = *next]() mutable -> Outcome {
+        // Operators (and the memory hot-plug guest test) see each DIMM come and go.
+        const MappedRegion* changed = removing ? region_missing_from(*memory_, *memory)
+                                               : region_missing_from(*memory, *memory_);
+        if (changed != nullptr) {
+            LOG_RATELIMITED(vhost_user, info,
+                            "{}: guest memory region {} (guest-physical {:#x}-{:#x}, {} MiB); "
+                            "{} regions",
+                            options_.name, removing ? "removed" : "added", changed->gpa_begin(),
+                            changed->gpa_end(), changed->size() >> 20, memory->regions().size());
+        }
         memory_ = std::move(memory);
         start_ready_rings();  // rings that waited for memory they now have
         return std::nullopt;

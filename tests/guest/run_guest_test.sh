@@ -4,7 +4,8 @@
 # host. Exits 0 on PASS, 1 on any failure (with the reason and the relevant logs), 2 on bad usage.
 #
 # Usage: run_guest_test.sh [--target qsd|vhostd|vhostd_rbd|vhostd_nbd|cmd] [--vhostd PATH]
-#                          [--target-cmd TEMPLATE] [--device blk|scsi|reconnect|migrate]
+#                          [--target-cmd TEMPLATE]
+#                          [--device blk|scsi|reconnect|migrate|hotplug]
 #                          [--packed]
 #                          [--cache-dir DIR] [--timeout SECONDS] [--accel tcg|kvm]
 #                          [--install-deps] [--keep] [--verbose]
@@ -19,6 +20,7 @@ target=${VHOSTD_GUEST_TARGET:-qsd}
 device=${VHOSTD_GUEST_DEVICE:-blk} # scsi: vhost-user-scsi-pci and scsi_test.sh (scsi_guest.sh)
 # reconnect: vhost-user-blk-pci with reconnect=1, vhostd killed under fio (reconnect_guest.sh)
 # migrate: live migration to a second QEMU on a second vhostd controller (migrate_guest.sh)
+# hotplug: a DIMM plugged and unplugged over QMP under the guest's fio (hotplug_guest.sh)
 packed=${VHOSTD_GUEST_PACKED:-0} # packed virtqueues: packed=on, and a controller that offers them
 cache_dir=${VHOSTD_GUEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vhostd-guest}
 timeout_s=${VHOSTD_GUEST_TIMEOUT:-300}
@@ -74,6 +76,9 @@ elif [[ $device == migrate ]]; then
   # shellcheck source=migrate_guest.sh
   source "$here/migrate_guest.sh"
   [[ $target == vhostd ]] && target=vhostd_migrate
+elif [[ $device == hotplug ]]; then
+  # shellcheck source=hotplug_guest.sh
+  source "$here/hotplug_guest.sh"
 fi
 declare -F "target_$target" >/dev/null || die "unknown target '$target' (qsd, vhostd, vhostd_rbd, vhostd_nbd, cmd)"
 
@@ -184,6 +189,7 @@ marker_size=$((64 << 10))
   echo "EXPECT_PACKED=$packed"
   [[ $device == reconnect ]] && reconnect_parameters
   [[ $device == migrate ]] && migrate_parameters
+  [[ $device == hotplug ]] && hotplug_parameters
   cat "$here/guest_lib.sh" "$here/${device}_test.sh"
 } >"$work/script.sh"
 
@@ -225,6 +231,7 @@ qemu_argv=(qemu-system-x86_64
 # The reconnect test reads QEMU's vhost-user requests back from its trace (stderr).
 [[ $device == reconnect ]] && qemu_argv+=(-trace vhost_user_write)
 [[ $device == migrate ]] && migrate_qemu_argv
+[[ $device == hotplug ]] && hotplug_qemu_argv
 say "booting guest (timeout ${timeout_s}s): ${qemu_argv[*]}"
 : >"$work/console.log"
 if ((verbose)); then
@@ -249,6 +256,8 @@ while kill -0 "$qemu_pid" 2>/dev/null && (($(date +%s) < deadline)); do
     reconnect_hook
   elif [[ $device == migrate ]]; then
     migrate_hook
+  elif [[ $device == hotplug ]]; then
+    hotplug_hook
   elif [[ $target == vhostd ]]; then
     blk_resize_hook
   elif [[ $target == vhostd_rbd ]]; then
@@ -317,5 +326,6 @@ host_sha=$(dd if="$disk" bs=64k iflag=skip_bytes,count_bytes skip="$marker_offse
 say "backing file holds the guest's $marker_size-byte marker at offset $marker_offset (sha256 $host_sha)"
 [[ $device == reconnect ]] && reconnect_check
 [[ $device == migrate ]] && migrate_check
+[[ $device == hotplug ]] && hotplug_check
 
 say "PASS (target $target, guest ${guest_time}s, total $(since "$t_prep")s)"
