@@ -70,6 +70,8 @@ class NvmeDriver {
         return index < irq_fds_.size() ? irq_fds_[index].get() : -1;
     }
     [[nodiscard]] GuestRam& ram() { return ram_; }
+    // Raw doorbell access (hostile-driver tests write values no driver would).
+    [[nodiscard]] NvmeDoorbells& doorbells() { return *doorbells_; }
 
     // --- admin (caller's thread, while no I/O thread uses the client in trapped mode) ---
     // Submits and waits; an error status is returned in the completion (check ok()).
