@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/event_fd.hpp"
+#include "frontend/nvme_commands.hpp"
 #include "spec/pci.hpp"
 
 namespace vhostd::frontend {
@@ -352,12 +353,7 @@ Result<NvmeCompletion> NvmeDriver::admin_ok(const Command& command) {
 
 Result<void> NvmeDriver::identify(uint8_t cns_value, uint32_t nsid) {
     std::memset(data_page_.host, 0, data_page_.size);
-    Command c{};
-    c.opcode = admin_opcode::kIdentify;
-    c.nsid = nsid;
-    c.dptr1 = data_page_.gpa;
-    c.cdw10 = cns_value;
-    VHOSTD_TRY(admin_ok(c));
+    VHOSTD_TRY(admin_ok(identify_command(cns_value, nsid, data_page_.gpa)));
     return {};
 }
 
@@ -379,21 +375,6 @@ Result<NvmeDriver::NamespaceGeometry> NvmeDriver::namespace_geometry(uint32_t ns
     return NamespaceGeometry{.block_size = uint32_t{1} << ns.lbaf[format].lbads, .blocks = ns.nsze};
 }
 
-namespace {
-std::vector<uint32_t> nsid_list(const uint8_t* page) {
-    std::vector<uint32_t> out;
-    for (size_t i = 0; i < kMaxNsidList; ++i) {
-        uint32_t id = 0;
-        std::memcpy(&id, page + i * 4, 4);
-        if (id == 0) {
-            break;
-        }
-        out.push_back(id);
-    }
-    return out;
-}
-}  // namespace
-
 Result<std::vector<uint32_t>> NvmeDriver::active_namespaces() {
     VHOSTD_TRY(identify(cns::kActiveNamespaces, 0));
     return nsid_list(data_page_.host);
@@ -401,13 +382,7 @@ Result<std::vector<uint32_t>> NvmeDriver::active_namespaces() {
 
 Result<std::vector<uint32_t>> NvmeDriver::changed_namespaces() {
     std::memset(data_page_.host, 0, data_page_.size);
-    Command c{};
-    c.opcode = admin_opcode::kGetLogPage;
-    c.nsid = kNsidBroadcast;
-    c.dptr1 = data_page_.gpa;
-    const uint32_t dwords = kChangedNamespaceLogSize / 4;
-    c.cdw10 = log_id::kChangedNamespaces | ((dwords - 1) << 16);
-    VHOSTD_TRY(admin_ok(c));
+    VHOSTD_TRY(admin_ok(changed_namespaces_command(data_page_.gpa)));
     return nsid_list(data_page_.host);
 }
 

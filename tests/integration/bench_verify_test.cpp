@@ -28,20 +28,6 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kBlocks = 32768;  // 16 MiB of 512-byte blocks
 
-void expect_clean(const BenchRun& run, bool verified) {
-    ASSERT_FALSE(run.result.is_discarded()) << run.output;
-    EXPECT_EQ(run.exit_code, 0) << run.output;
-    EXPECT_EQ(run.result["errors"], 0) << run.output;
-    EXPECT_EQ(run.result["lost"], 0) << run.output;
-    EXPECT_EQ(run.result["failure"], "") << run.output;
-    EXPECT_EQ(run.result["verify"]["errors"], 0) << run.output;
-    EXPECT_GT(run.result["read_ios"].get<uint64_t>() + run.result["write_ios"].get<uint64_t>(), 0U)
-        << run.output;
-    if (verified) {
-        EXPECT_GT(run.result["verify"]["checked"].get<uint64_t>(), 0U) << run.output;
-    }
-}
-
 // Adaptive polling with a short idle threshold, and a client that pauses every 100 ms for
 // 20 ms: the reactors sleep in every gap and must wake for the next request.
 const std::vector<std::string> kAdaptive = {"--poll", "adaptive", "--idle-threshold-us",

@@ -11,10 +11,8 @@
 #include <string>
 #include <thread>
 
-#include <sys/stat.h>
-
 #include "bench_process.hpp"
-#include "fixtures.hpp"
+#include "nvmf_fixture.hpp"
 #include "rpc_test_util.hpp"
 
 namespace vhostd::testing {
@@ -26,39 +24,15 @@ using frontend::NvmeCompletion;
 using frontend::NvmeDriver;
 using frontend::NvmeQueuePair;
 
-const std::string kNqn = "nqn.2019-07.io.vhostd:drv";
+const std::string& kNqn = kNvmfTestNqn;
 constexpr uint64_t kBlocks = 32768;  // Malloc0: 16 MiB of 512-byte blocks
 constexpr auto kIoDeadline = std::chrono::seconds(20);
 
-// A vhostd on two reactors with Malloc0 (512-byte blocks) and Malloc1 (4 KiB blocks).
-class NvmeDriverTest : public ::testing::Test {
+// A vhostd on two reactors (unless told otherwise) with Malloc0 of kBlocks.
+class NvmeDriverTest : public NvmfFixture {
   protected:
-    void start(std::vector<std::string> args = {"-m", "0x3"}) {
-        vhostd_ = std::make_unique<VhostdProcess>(VhostdProcess::Options{
-            .config = make_config(json::array({malloc_bdev("Malloc0", kBlocks, 512),
-                                               malloc_bdev("Malloc1", 4096, 4096)}),
-                                  json::array()),
-            .args = std::move(args)});
-        START_VHOSTD(*vhostd_);
-        dir_ = vhostd_->dir() + "/nvme0";
-        ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
-    }
-
-    void rpc_ok(const std::vector<std::string>& args) {
-        const CommandResult r = vhostctl(*vhostd_, args);
-        ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << "\n" << vhostd_->output();
-    }
-
-    // Transport (with `transport_flags`: -M trapped, -S no shadow doorbells), subsystem,
-    // Malloc0 as namespace 1, listener.
-    void create(const std::vector<std::string>& transport_flags = {}) {
-        std::vector<std::string> transport = {"nvmf_create_transport", "-t", "VFIOUSER"};
-        transport.insert(transport.end(), transport_flags.begin(), transport_flags.end());
-        ASSERT_NO_FATAL_FAILURE(rpc_ok(transport));
-        ASSERT_NO_FATAL_FAILURE(rpc_ok({"nvmf_create_subsystem", kNqn, "-a", "-s", "DRVSN01"}));
-        ASSERT_NO_FATAL_FAILURE(rpc_ok({"nvmf_subsystem_add_ns", kNqn, "Malloc0"}));
-        ASSERT_NO_FATAL_FAILURE(
-            rpc_ok({"nvmf_subsystem_add_listener", kNqn, "-t", "VFIOUSER", "-a", dir_}));
+    void start_two_reactors(std::vector<std::string> args = {"-m", "0x3"}) {
+        start(kBlocks, std::move(args));
     }
 
     [[nodiscard]] std::string socket() const { return dir_ + "/cntrl"; }
@@ -83,9 +57,6 @@ class NvmeDriverTest : public ::testing::Test {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     }
-
-    std::unique_ptr<VhostdProcess> vhostd_;
-    std::string dir_;
 };
 
 // Submits one command through `submit`, kicks, and polls until it completes (bounded).
@@ -120,16 +91,6 @@ bool all_bytes(const frontend::GuestBuffer& b, uint8_t value) {
     return true;
 }
 
-void expect_clean(const BenchRun& run) {
-    ASSERT_FALSE(run.result.is_discarded()) << run.output;
-    EXPECT_EQ(run.exit_code, 0) << run.output;
-    EXPECT_EQ(run.result["errors"], 0) << run.output;
-    EXPECT_EQ(run.result["lost"], 0) << run.output;
-    EXPECT_EQ(run.result["failure"], "") << run.output;
-    EXPECT_EQ(run.result["verify"]["errors"], 0) << run.output;
-    EXPECT_GT(run.result["verify"]["checked"].get<uint64_t>(), 0U) << run.output;
-}
-
 uint64_t ios_of(const BenchRun& run) {
     return run.result["read_ios"].get<uint64_t>() + run.result["write_ios"].get<uint64_t>() +
            run.result["verify"]["readback"].get<uint64_t>();
@@ -141,7 +102,7 @@ uint64_t messages_of(const BenchRun& run) {
 }
 
 TEST_F(NvmeDriverTest, IdentifiesTheControllerAndItsNamespace) {
-    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
     ASSERT_NO_FATAL_FAILURE(create());
     auto driver = connect();
     ASSERT_TRUE(driver);
@@ -149,7 +110,7 @@ TEST_F(NvmeDriverTest, IdentifiesTheControllerAndItsNamespace) {
     EXPECT_FALSE(driver->shadow_doorbells());
     EXPECT_GE(driver->version(), version(1, 3));
     const IdentifyController& id = driver->controller();
-    EXPECT_EQ(std::string(id.sn.data(), 7), "DRVSN01");
+    EXPECT_EQ(std::string(id.sn.data(), 12), "VHOSTDSN0001");
     EXPECT_EQ(std::string(id.subnqn.data(), kNqn.size()), kNqn);
     auto active = driver->active_namespaces();
     ASSERT_TRUE(active) << active.error().describe();
@@ -164,13 +125,13 @@ TEST_F(NvmeDriverTest, IdentifiesTheControllerAndItsNamespace) {
 }
 
 TEST_F(NvmeDriverTest, BenchVerifiesOnTwoQueuePairsOverTwoReactors) {
-    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
     ASSERT_NO_FATAL_FAILURE(create());
     const BenchRun run =
         run_bench(vhostd_->dir(), {"--transport", "nvme", "--socket", socket(), "--queues", "2",
                                    "--qsize", "64", "--iodepth", "16", "--rw", "randrw", "--bs",
                                    "4k", "--verify", "--number-ios", "20000"});
-    expect_clean(run);
+    expect_clean(run, true);
     EXPECT_EQ(run.result["doorbells"]["mode"], "mapped") << run.output;
     EXPECT_EQ(messages_of(run), 0U) << run.output;
     // Both queue pairs carried I/O, on the controller's two reactors.
@@ -179,7 +140,7 @@ TEST_F(NvmeDriverTest, BenchVerifiesOnTwoQueuePairsOverTwoReactors) {
 }
 
 TEST_F(NvmeDriverTest, TrappedDoorbellsWithShadowDoorbellsSendFewMessages) {
-    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
     ASSERT_NO_FATAL_FAILURE(create({"-M"}));
     const std::vector<std::string> common = {
         "--transport", "nvme", "--socket",  socket(),       "--queues", "2",
@@ -188,12 +149,12 @@ TEST_F(NvmeDriverTest, TrappedDoorbellsWithShadowDoorbellsSendFewMessages) {
     std::vector<std::string> with = common;
     with.insert(with.end(), {"--shadow-doorbells", "on"});
     const BenchRun shadow = run_bench(vhostd_->dir(), with);
-    expect_clean(shadow);
+    expect_clean(shadow, true);
     EXPECT_EQ(shadow.result["doorbells"]["mode"], "trapped+shadow") << shadow.output;
     std::vector<std::string> without = common;
     without.insert(without.end(), {"--shadow-doorbells", "off"});
     const BenchRun plain = run_bench(vhostd_->dir(), without);
-    expect_clean(plain);
+    expect_clean(plain, true);
     EXPECT_EQ(plain.result["doorbells"]["mode"], "trapped") << plain.output;
     // Structural, not timing: without shadow doorbells every batch is a message; with them
     // only the wake-ups the EventIdx asks for are, far fewer than the I/Os.
@@ -208,7 +169,7 @@ TEST_F(NvmeDriverTest, TrappedDoorbellsWithShadowDoorbellsSendFewMessages) {
 }
 
 TEST_F(NvmeDriverTest, FlushWriteZeroesAndDeallocate) {
-    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
     ASSERT_NO_FATAL_FAILURE(create());
     auto driver = connect(1);
     ASSERT_TRUE(driver);
@@ -260,7 +221,7 @@ TEST_F(NvmeDriverTest, FlushWriteZeroesAndDeallocate) {
 }
 
 TEST_F(NvmeDriverTest, NamespaceHotAddAndRemoveRaiseTheEvent) {
-    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
     ASSERT_NO_FATAL_FAILURE(create());
     auto driver = connect(1);
     ASSERT_TRUE(driver);
@@ -292,7 +253,7 @@ TEST_F(NvmeDriverTest, NamespaceHotAddAndRemoveRaiseTheEvent) {
 }
 
 TEST_F(NvmeDriverTest, ReconnectFindsAFreshControllerAndTheSameData) {
-    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
     ASSERT_NO_FATAL_FAILURE(create());
     for (int round = 0; round < 3; ++round) {
         // Each driver creates queues 1 and 2 again: only a fresh controller accepts that.
@@ -323,7 +284,7 @@ TEST_F(NvmeDriverTest, ReconnectFindsAFreshControllerAndTheSameData) {
 
 TEST_F(NvmeDriverTest, IdleGapsUnderAdaptivePollingLoseNothing) {
     ASSERT_NO_FATAL_FAILURE(
-        start({"--poll", "adaptive", "--idle-threshold-us", "50", "-m", "0x3"}));
+        start_two_reactors({"--poll", "adaptive", "--idle-threshold-us", "50", "-m", "0x3"}));
     ASSERT_NO_FATAL_FAILURE(create({"-M"}));
     // Trapped with shadow doorbells: a sleeping queue asks for a real doorbell through its
     // EventIdx; a lost wake-up would leave I/Os in flight until the drain times out.
@@ -340,12 +301,12 @@ TEST_F(NvmeDriverTest, IdleGapsUnderAdaptivePollingLoseNothing) {
                                                         "5",           "--idle-gap-ms",
                                                         "2",           "--shadow-doorbells",
                                                         shadow});
-        expect_clean(run);
+        expect_clean(run, true);
     }
 }
 
 TEST_F(NvmeDriverTest, AHostileDriverGetsErrorsAndTheControllerCarriesOn) {
-    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
     ASSERT_NO_FATAL_FAILURE(create());
     auto driver = connect(1);
     ASSERT_TRUE(driver);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -185,6 +186,20 @@ int finish(const BenchOptions& o, const RunTotals& totals) {
     return passed(totals) ? 0 : 1;
 }
 
+// --idle: a connected frontend that submits nothing (what the target burns while idle), then
+// the report; otherwise the range's --bs units in `units`. An exit code if the run ends here.
+std::optional<int> idle_or_range(const BenchOptions& o, const RunTotals& totals, uint64_t& units) {
+    if (o.idle) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(o.time_s));
+        return finish(o, totals);
+    }
+    units = range_units(o, totals.capacity_bytes);
+    if (units == 0) {
+        return 2;
+    }
+    return std::nullopt;
+}
+
 int run_blk(const BenchOptions& o) {
     frontend::BlkClient::Options co;
     co.socket_path = o.socket;
@@ -215,14 +230,9 @@ int run_blk(const BenchOptions& o) {
     }
     RunTotals totals;
     totals.capacity_bytes = client.config().capacity * kSector;
-    if (o.idle) {
-        // A connected frontend that submits nothing: what the target burns while idle.
-        std::this_thread::sleep_for(std::chrono::duration<double>(o.time_s));
-        return finish(o, totals);
-    }
-    const uint64_t units = range_units(o, totals.capacity_bytes);
-    if (units == 0) {
-        return 2;
+    uint64_t units = 0;
+    if (const std::optional<int> done = idle_or_range(o, totals, units)) {
+        return *done;
     }
     std::vector<frontend::BlkQueue*> queues;
     for (uint16_t q = 0; q < o.queues; ++q) {
@@ -284,13 +294,9 @@ int run_nvme(const BenchOptions& o) {
                        : driver.shadow_doorbells() ? "trapped+shadow"
                                                    : "trapped";
     const frontend::NvmeDriver::DoorbellCounts setup = driver.doorbell_counts();
-    if (o.idle) {
-        std::this_thread::sleep_for(std::chrono::duration<double>(o.time_s));
-        return finish(o, totals);
-    }
-    const uint64_t units = range_units(o, totals.capacity_bytes);
-    if (units == 0) {
-        return 2;
+    uint64_t units = 0;
+    if (const std::optional<int> done = idle_or_range(o, totals, units)) {
+        return *done;
     }
     std::vector<std::unique_ptr<NvmeBenchQueue>> owned;
     std::vector<NvmeBenchQueue*> queues;
