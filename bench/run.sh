@@ -362,7 +362,7 @@ nvme_table() {
         local f=$work/nvme-$name-$backend.json
         echo "| $name | $backend | $(field "$f" .doorbells.mode) | $(fmt_iops "$(field "$f" .iops)")" \
              "| $(fmt_us "$(field "$f" .lat_ns.mean)") / $(fmt_us "$(field "$f" .lat_ns.p99)")" \
-             "| $(fmt_pct "$(field "$f" .target_cpu)") | $(field "$f" .doorbells.messages_per_io) |"
+             "| $(fmt_pct "$(field "$f" .target_cpu)") | $(field "$f" '.doorbells.messages_per_io * 10000 | round / 10000') |"
     done
 }
 
