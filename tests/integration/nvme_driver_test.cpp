@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include <poll.h>
+
 #include "bench_process.hpp"
 #include "nvmf_fixture.hpp"
 #include "rpc_test_util.hpp"
@@ -39,8 +41,10 @@ class NvmeDriverTest : public NvmfFixture {
 
     // A driver with `queues` I/O queue pairs. The server notices a previous client's
     // departure on its own time, so connecting is retried (bounded).
-    std::unique_ptr<NvmeDriver> connect(uint16_t queues = 2, bool shadow = true) {
+    std::unique_ptr<NvmeDriver> connect(uint16_t queues = 2, bool shadow = true,
+                                        bool interrupts = false) {
         NvmeDriver::Options o;
+        o.interrupts = interrupts;
         o.socket = socket();
         o.io_queues = queues;
         o.io_queue_entries = 64;
@@ -302,6 +306,30 @@ TEST_F(NvmeDriverTest, IdleGapsUnderAdaptivePollingLoseNothing) {
                                                         "2",           "--shadow-doorbells",
                                                         shadow});
         expect_clean(run, true);
+    }
+}
+
+TEST_F(NvmeDriverTest, CompletionsRaiseTheQueuesMsixEventfd) {
+    ASSERT_NO_FATAL_FAILURE(start_two_reactors());
+    ASSERT_NO_FATAL_FAILURE(create());
+    auto driver = connect(2, true, true);
+    ASSERT_TRUE(driver);
+    for (size_t i = 0; i < 2; ++i) {
+        NvmeQueuePair& q = driver->io_queue(i);
+        const int fd = driver->interrupt_fd(i);
+        ASSERT_GE(fd, 0);
+        auto buffer = driver->ram().alloc(4096, 4096);
+        ASSERT_TRUE(buffer);
+        ASSERT_TRUE(q.submit_rw(1, false, 1, 0, 8, buffer->gpa, buffer->size));
+        q.kick();
+        // The completion's interrupt: the eventfd becomes readable (bounded wait).
+        pollfd p{fd, POLLIN, 0};
+        ASSERT_EQ(::poll(&p, 1, 20000), 1) << "queue " << i << "\n" << vhostd_->output();
+        std::array<NvmeCompletion, 2> out;
+        auto n = q.poll(out);
+        ASSERT_TRUE(n);
+        ASSERT_EQ(*n, 1U);
+        EXPECT_TRUE(out[0].ok());
     }
 }
 
