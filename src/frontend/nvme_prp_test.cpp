@@ -10,26 +10,23 @@ namespace {
 
 constexpr uint32_t kPage = 4096;
 
+// PRPs of [gpa, gpa + length) without a list page: exactly `prp1` and `prp2`.
+void expect_prps(uint64_t gpa, uint64_t length, uint64_t prp1, uint64_t prp2) {
+    auto p = build_prps(gpa, length, kPage, {});
+    ASSERT_TRUE(p) << p.error().describe();
+    EXPECT_EQ(p->prp1, prp1);
+    EXPECT_EQ(p->prp2, prp2);
+}
+
 TEST(NvmePrp, OnePageNeedsOnlyPrp1) {
-    auto p = build_prps(0x10000, 4096, kPage, {});
-    ASSERT_TRUE(p);
-    EXPECT_EQ(p->prp1, 0x10000u);
-    EXPECT_EQ(p->prp2, 0u);
-    p = build_prps(0x10200, 512, kPage, {});
-    ASSERT_TRUE(p);
-    EXPECT_EQ(p->prp1, 0x10200u);
-    EXPECT_EQ(p->prp2, 0u);
+    expect_prps(0x10000, 4096, 0x10000, 0);
+    expect_prps(0x10200, 512, 0x10200, 0);
 }
 
 TEST(NvmePrp, TwoPagesPutTheSecondPageInPrp2) {
-    auto p = build_prps(0x10000, 8192, kPage, {});
-    ASSERT_TRUE(p);
-    EXPECT_EQ(p->prp2, 0x11000u);
+    expect_prps(0x10000, 8192, 0x10000, 0x11000);
     // An offset buffer of one page's size crosses into the next page.
-    p = build_prps(0x10800, 4096, kPage, {});
-    ASSERT_TRUE(p);
-    EXPECT_EQ(p->prp1, 0x10800u);
-    EXPECT_EQ(p->prp2, 0x11000u);
+    expect_prps(0x10800, 4096, 0x10800, 0x11000);
 }
 
 TEST(NvmePrp, MoreThanTwoPagesUseTheList) {
