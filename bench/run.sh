@@ -157,7 +157,7 @@ run_bench() {
     local t0 t1 w0 w1
     t0=$(cpu_ticks "$target_pid")
     w0=$(date +%s.%N)
-    if ! "${prio[@]}" taskset -c "$client_cpu" "$bench" --socket "$work/sock" --cpu "$client_cpu" --json "$@" \
+    if ! "${prio[@]}" taskset -c "$client_cpu" "$bench" --socket "${bench_socket:-$work/sock}" --cpu "$client_cpu" --json "$@" \
         > "$work/$name.raw" 2> "$work/$name.err"; then
         echo "vhost-bench failed ($name):" >&2
         cat "$work/$name.err" "$work/$name.raw" >&2
@@ -305,6 +305,67 @@ start_vhostd ram 0x3
 run_bench "vhostd-2q-2r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
 stop_target
 
+# start_vhostd_nvme BACKEND DOORBELLS: an NVMe controller over vfio-user (nvmf_* methods) on a
+# ram / null bdev, doorbells mapped or trapped (disable_mappable_bar0), at $work/nvme/cntrl.
+start_vhostd_nvme() {
+    local backend=$1 doorbells=$2 method=bdev_malloc_create trapped=false
+    [[ $backend == null ]] && method=bdev_null_create
+    [[ $doorbells == trapped ]] && trapped=true
+    local nqn=nqn.2019-07.io.vhostd:bench
+    mkdir -p "$work/nvme"
+    rm -f "$work/nvme/cntrl"  # a previous run's socket would look ready
+    cat > "$work/vhostd.json" <<JSON
+{"subsystems": [
+  {"subsystem": "bdev", "config": [
+    {"method": "$method", "params": {"name": "Disk0", "num_blocks": $((ram_mib * 2048)), "block_size": 512}}]},
+  {"subsystem": "nvmf", "config": [
+    {"method": "nvmf_create_transport", "params": {"trtype": "VFIOUSER", "disable_mappable_bar0": $trapped}},
+    {"method": "nvmf_create_subsystem", "params": {"nqn": "$nqn", "serial_number": "BENCH0001", "allow_any_host": true}},
+    {"method": "nvmf_subsystem_add_ns", "params": {"nqn": "$nqn", "namespace": {"bdev_name": "Disk0"}}},
+    {"method": "nvmf_subsystem_add_listener", "params": {"nqn": "$nqn", "listen_address": {"trtype": "VFIOUSER", "traddr": "$work/nvme"}}}]}]}
+JSON
+    "${prio[@]}" taskset -c "$target_cpu" "$vhostd" -c "$work/vhostd.json" -S "$work" -r "$work/rpc.sock" \
+        -m 0x1 --log-level warning > "$work/target.log" 2>&1 &
+    target_pid=$!
+    wait_socket "$work/nvme/cntrl"
+}
+
+# NVMe rows (vhost-bench --transport nvme): name, backend, doorbells, vhost-bench arguments.
+nvme_workloads=(
+    "randread-4k-qd1|null|mapped|--rw randread --bs 4k --iodepth 1"
+    "randread-4k-qd32|null|mapped|--rw randread --bs 4k --iodepth 32"
+    "randread-4k-qd128|null|mapped|--rw randread --bs 4k --iodepth 128"
+    "randwrite-4k-qd32|null|mapped|--rw randwrite --bs 4k --iodepth 32"
+    "randread-4k-qd1|ram|mapped|--rw randread --bs 4k --iodepth 1"
+    "randread-4k-qd32|ram|mapped|--rw randread --bs 4k --iodepth 32"
+    "randread-4k-qd128|ram|mapped|--rw randread --bs 4k --iodepth 128"
+    "randwrite-4k-qd32|ram|mapped|--rw randwrite --bs 4k --iodepth 32"
+    "randread-4k-qd32-shadow|ram|trapped|--rw randread --bs 4k --iodepth 32 --shadow-doorbells on"
+    "randread-4k-qd32-noshadow|ram|trapped|--rw randread --bs 4k --iodepth 32 --shadow-doorbells off"
+    "randread-4k-qd1-shadow|ram|trapped|--rw randread --bs 4k --iodepth 1 --shadow-doorbells on"
+    "randread-4k-qd1-noshadow|ram|trapped|--rw randread --bs 4k --iodepth 1 --shadow-doorbells off"
+)
+for w in "${nvme_workloads[@]}"; do
+    IFS='|' read -r name backend doorbells args <<< "$w"
+    start_vhostd_nvme "$backend" "$doorbells"
+    # shellcheck disable=SC2086 # args is a word list
+    bench_socket=$work/nvme/cntrl run_bench "nvme-$name-$backend" --transport nvme --qsize 256 \
+        --time "$secs" $args
+    stop_target
+done
+
+nvme_table() {
+    echo "| NVMe (vfio-user) workload | backend | doorbells | IOPS | mean / p99 µs | target CPU | doorbell messages / I/O |"
+    echo "|---|---|---|---|---|---|---|"
+    for w in "${nvme_workloads[@]}"; do
+        IFS='|' read -r name backend doorbells _ <<< "$w"
+        local f=$work/nvme-$name-$backend.json
+        echo "| $name | $backend | $(field "$f" .doorbells.mode) | $(fmt_iops "$(field "$f" .iops)")" \
+             "| $(fmt_us "$(field "$f" .lat_ns.mean)") / $(fmt_us "$(field "$f" .lat_ns.p99)")" \
+             "| $(fmt_pct "$(field "$f" .target_cpu)") | $(field "$f" '.doorbells.messages_per_io * 10000 | round / 10000') |"
+    done
+}
+
 table() {
     echo "| workload | backend | vhostd IOPS | qsd IOPS | ratio | vhostd mean / p99 µs | qsd mean / p99 µs | vhostd CPU | qsd CPU |"
     echo "|---|---|---|---|---|---|---|---|---|"
@@ -328,6 +389,8 @@ table() {
          "(target CPU $(fmt_pct "$(field "$work/vhostd-2q-1r.json" .target_cpu)")), 2 reactors" \
          "$(fmt_iops "$two") IOPS (target CPU $(fmt_pct "$(field "$work/vhostd-2q-2r.json" .target_cpu)")):" \
          "$(ratio "$two" "$one"). With $ncpu cores the client shares core $client_cpu with reactor 1."
+    echo
+    nvme_table
 }
 
 table | tee ${out:+"$out"}

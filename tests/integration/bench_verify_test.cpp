@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_process.hpp"
 #include "fixtures.hpp"
 
 extern char** environ;
@@ -26,64 +27,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr uint64_t kBlocks = 32768;  // 16 MiB of 512-byte blocks
-
-struct BenchRun {
-    int exit_code = -1;
-    json result;
-    std::string output;
-};
-
-// Runs build/vhost-bench with `args` plus --json and parses what it printed.
-BenchRun run_bench(const std::string& dir, const std::vector<std::string>& args) {
-    const std::string out_path = dir + "/bench.out";
-    std::vector<std::string> all = {VHOST_BENCH_BINARY, "--json"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (out_path + ".err").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    BenchRun run;
-    const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-        run.output = "posix_spawn failed";
-        return run;
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::ifstream out(out_path);
-    std::stringstream text;
-    text << out.rdbuf();
-    std::ifstream err(out_path + ".err");
-    std::stringstream err_text;
-    err_text << err.rdbuf();
-    run.output = text.str() + err_text.str();
-    run.result = json::parse(text.str(), nullptr, false);
-    return run;
-}
-
-void expect_clean(const BenchRun& run, bool verified) {
-    ASSERT_FALSE(run.result.is_discarded()) << run.output;
-    EXPECT_EQ(run.exit_code, 0) << run.output;
-    EXPECT_EQ(run.result["errors"], 0) << run.output;
-    EXPECT_EQ(run.result["lost"], 0) << run.output;
-    EXPECT_EQ(run.result["failure"], "") << run.output;
-    EXPECT_EQ(run.result["verify"]["errors"], 0) << run.output;
-    EXPECT_GT(run.result["read_ios"].get<uint64_t>() + run.result["write_ios"].get<uint64_t>(), 0U)
-        << run.output;
-    if (verified) {
-        EXPECT_GT(run.result["verify"]["checked"].get<uint64_t>(), 0U) << run.output;
-    }
-}
 
 // Adaptive polling with a short idle threshold, and a client that pauses every 100 ms for
 // 20 ms: the reactors sleep in every gap and must wake for the next request.

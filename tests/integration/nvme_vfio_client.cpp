@@ -6,6 +6,8 @@
 #include <cstring>
 #include <thread>
 
+#include "frontend/nvme_commands.hpp"
+
 namespace vhostd::testing {
 
 using namespace nvme_spec;
@@ -161,12 +163,7 @@ Result<Completion> NvmeVfioClient::run(Command command) {
 Result<void> NvmeVfioClient::identify(uint8_t cns_value, uint32_t nsid,
                                       frontend::GuestBuffer& buffer) {
     buffer = VHOSTD_TRY(page());
-    Command c{};
-    c.opcode = admin_opcode::kIdentify;
-    c.nsid = nsid;
-    c.dptr1 = buffer.gpa;
-    c.cdw10 = cns_value;
-    VHOSTD_TRY(run(c));
+    VHOSTD_TRY(run(frontend::identify_command(cns_value, nsid, buffer.gpa)));
     return {};
 }
 
@@ -189,29 +186,13 @@ Result<IdentifyNamespace> NvmeVfioClient::identify_namespace(uint32_t nsid) {
 Result<std::vector<uint32_t>> NvmeVfioClient::active_namespaces() {
     frontend::GuestBuffer buffer;
     VHOSTD_TRY(identify(cns::kActiveNamespaces, 0, buffer));
-    std::vector<uint32_t> out;
-    const auto* ids = reinterpret_cast<const uint32_t*>(buffer.host);
-    for (size_t i = 0; i < kMaxNsidList && ids[i] != 0; ++i) {
-        out.push_back(ids[i]);
-    }
-    return out;
+    return frontend::nsid_list(buffer.host);
 }
 
 Result<std::vector<uint32_t>> NvmeVfioClient::changed_namespaces() {
     frontend::GuestBuffer buffer = VHOSTD_TRY(page());
-    Command c{};
-    c.opcode = admin_opcode::kGetLogPage;
-    c.nsid = kNsidBroadcast;
-    c.dptr1 = buffer.gpa;
-    const uint32_t dwords = kChangedNamespaceLogSize / 4;
-    c.cdw10 = log_id::kChangedNamespaces | ((dwords - 1) << 16);
-    VHOSTD_TRY(run(c));
-    std::vector<uint32_t> out;
-    const auto* ids = reinterpret_cast<const uint32_t*>(buffer.host);
-    for (size_t i = 0; i < kMaxNsidList && ids[i] != 0; ++i) {
-        out.push_back(ids[i]);
-    }
-    return out;
+    VHOSTD_TRY(run(frontend::changed_namespaces_command(buffer.gpa)));
+    return frontend::nsid_list(buffer.host);
 }
 
 }  // namespace vhostd::testing

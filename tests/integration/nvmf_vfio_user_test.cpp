@@ -14,6 +14,7 @@
 
 #include "fixtures.hpp"
 #include "nvme_vfio_client.hpp"
+#include "nvmf_fixture.hpp"
 #include "rpc_test_util.hpp"
 
 namespace vhostd::testing {
@@ -22,7 +23,7 @@ namespace {
 using nlohmann::json;
 using namespace nvme_spec;
 
-const std::string kNqn = "nqn.2019-07.io.vhostd:cnode1";
+const std::string& kNqn = kNvmfTestNqn;
 
 std::string text_of(const char* field, size_t size) {
     std::string s(field, size);
@@ -38,36 +39,9 @@ std::string text_of(const std::array<char, N>& field) {
 }
 
 // A vhostd with Malloc0 (and Malloc1) and nothing else; the listener's directory made.
-class NvmfTest : public ::testing::Test {
+class NvmfTest : public NvmfFixture {
   protected:
-    void SetUp() override {
-        vhostd_ = std::make_unique<VhostdProcess>(VhostdProcess::Options{
-            .config = make_config(json::array({malloc_bdev("Malloc0", 2048, 512),
-                                               malloc_bdev("Malloc1", 4096, 4096)}),
-                                  json::array())});
-        START_VHOSTD(*vhostd_);
-        dir_ = vhostd_->dir() + "/nvme0";
-        ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
-    }
-
-    void rpc_ok(const std::vector<std::string>& args) {
-        const CommandResult r = vhostctl(*vhostd_, args);
-        ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << "\n" << vhostd_->output();
-    }
-
-    // Transport (with `transport_flags`), subsystem, Malloc0 as namespace 1, listener.
-    void create(const std::vector<std::string>& transport_flags = {}) {
-        std::vector<std::string> transport = {"nvmf_create_transport", "-t", "VFIOUSER"};
-        transport.insert(transport.end(), transport_flags.begin(), transport_flags.end());
-        ASSERT_NO_FATAL_FAILURE(rpc_ok(transport));
-        ASSERT_NO_FATAL_FAILURE(rpc_ok({"nvmf_create_subsystem", kNqn, "-a", "-s", "VHOSTDSN0001",
-                                        "-d", "vhostd test model"}));
-        const CommandResult ns = vhostctl(*vhostd_, {"nvmf_subsystem_add_ns", kNqn, "Malloc0"});
-        ASSERT_EQ(ns.exit_code, 0) << ns.err;
-        EXPECT_EQ(ns.out, "1\n");
-        ASSERT_NO_FATAL_FAILURE(
-            rpc_ok({"nvmf_subsystem_add_listener", kNqn, "-t", "VFIOUSER", "-a", dir_, "-s", "0"}));
-    }
+    void SetUp() override { start(); }
 
     std::unique_ptr<NvmeVfioClient> connect() {
         auto client = NvmeVfioClient::connect(dir_ + "/cntrl");
@@ -86,9 +60,6 @@ class NvmfTest : public ::testing::Test {
         }
         return false;
     }
-
-    std::unique_ptr<VhostdProcess> vhostd_;
-    std::string dir_;
 };
 
 TEST_F(NvmfTest, RpcCreatedControllerIdentifiesOverVfioUser) {

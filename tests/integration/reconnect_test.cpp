@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_process.hpp"
 #include "fixtures.hpp"
 #include "scsi_fixtures.hpp"
 
@@ -106,58 +107,6 @@ bool wait_for_counter(const VhostdProcess& vhostd, const std::string& ctrlr,
     }
     return false;
 }
-
-// vhost-bench in the background: started, told to finish (SIGTERM), its JSON collected.
-class BenchProcess {
-  public:
-    BenchProcess(const std::string& dir, const std::vector<std::string>& args) : dir_(dir) {
-        std::vector<std::string> all = {VHOST_BENCH_BINARY, "--json"};
-        all.insert(all.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : all) {
-            argv.push_back(a.data());
-        }
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ + "/bench.out").c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ + "/bench.err").c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) {
-            pid_ = -1;
-        }
-        posix_spawn_file_actions_destroy(&actions);
-    }
-    ~BenchProcess() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    [[nodiscard]] bool started() const { return pid_ > 0; }
-    // SIGTERM ends its timed phase; it drains, reads back and reports.
-    int finish() {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    [[nodiscard]] json result() const { return json::parse(read("bench.out"), nullptr, false); }
-    [[nodiscard]] std::string output() const { return read("bench.out") + read("bench.err"); }
-
-  private:
-    [[nodiscard]] std::string read(const std::string& name) const {
-        std::ifstream in(dir_ + "/" + name);
-        std::stringstream text;
-        text << in.rdbuf();
-        return text.str();
-    }
-
-    std::string dir_;
-    pid_t pid_ = -1;
-};
 
 struct Layout {
     const char* name;

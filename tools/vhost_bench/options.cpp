@@ -39,7 +39,23 @@ std::variant<BenchOptions, int> parse_bench_options(int argc, char** argv) {
         "vhost-bench: drives a vhost-user-blk target from userspace, the way fio drives a disk.\n"
         "Queues are spread round-robin over one polling thread per --cpu entry."};
     cli.option_defaults()->always_capture_default();
-    cli.add_option("--socket", o.socket, "vhost-user-blk socket of the target")->required();
+    cli.add_option("--socket", o.socket,
+                   "vhost-user-blk socket of the target, or the NVMe controller's vfio-user "
+                   "socket (DIR/cntrl) with --transport nvme")
+        ->required();
+    const std::map<std::string, Transport> transports{
+        {"blk", Transport::blk}, {"vhost-user-blk", Transport::blk}, {"nvme", Transport::nvme}};
+    cli.add_option("--transport", o.transport,
+                   "blk (vhost-user-blk) or nvme (an NVMe controller over vfio-user; --queues "
+                   "is the number of I/O queue pairs, --qsize their entries)")
+        ->transform(CLI::CheckedTransformer(transports, CLI::ignore_case));
+    cli.add_option("--nsid", o.nsid, "nvme: the namespace to drive")
+        ->check(CLI::Range(uint32_t{1}, uint32_t{0xfffffffe}));
+    const std::map<std::string, bool> on_off{{"on", true}, {"off", false}};
+    cli.add_option("--shadow-doorbells", o.shadow_doorbells,
+                   "nvme, trapped doorbells: use Doorbell Buffer Config when the controller "
+                   "offers it (on|off)")
+        ->transform(CLI::CheckedTransformer(on_off, CLI::ignore_case));
     cli.add_option("--queues", o.queues, "virtqueues to start")->check(CLI::Range(1, 256));
     cli.add_option("--qsize", o.qsize, "virtqueue size (power of two; any size with --packed)")
         ->check(CLI::Range(2, 32768));
@@ -95,7 +111,16 @@ std::variant<BenchOptions, int> parse_bench_options(int argc, char** argv) {
         std::fprintf(stderr, "--bs must be a positive multiple of 512\n");
         return 2;
     }
-    if (!o.packed && (o.qsize & (o.qsize - 1)) != 0) {
+    if (o.transport == Transport::nvme && (o.packed || o.reconnect)) {
+        std::fprintf(stderr, "--packed and --reconnect are vhost-user-blk options\n");
+        return 2;
+    }
+    if (o.transport == Transport::nvme && o.iodepth >= o.qsize) {
+        std::fprintf(stderr,
+                     "--iodepth must be below --qsize for nvme (a queue holds qsize - 1)\n");
+        return 2;
+    }
+    if (o.transport == Transport::blk && !o.packed && (o.qsize & (o.qsize - 1)) != 0) {
         std::fprintf(stderr, "--qsize must be a power of two (or --packed)\n");
         return 2;
     }

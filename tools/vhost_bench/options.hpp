@@ -9,9 +9,14 @@
 namespace vhostd::bench {
 
 enum class Pattern : uint8_t { read, write, randread, randwrite, randrw, rw };
+// What --socket leads to: a vhost-user-blk back-end, or an NVMe controller over vfio-user.
+enum class Transport : uint8_t { blk, nvme };
 
 struct BenchOptions {
     std::string socket;
+    Transport transport = Transport::blk;
+    uint32_t nsid = 1;             // nvme: the namespace to drive
+    bool shadow_doorbells = true;  // nvme, trapped mode: Doorbell Buffer Config if offered
     uint16_t queues = 1;
     uint16_t qsize = 256;
     uint16_t iodepth = 32;  // per queue

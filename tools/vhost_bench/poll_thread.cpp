@@ -29,9 +29,10 @@ uint64_t now_ns() noexcept {
                                      .count());
 }
 
-bool PollThread::reap_all(uint64_t now) noexcept {
+template <class Queue>
+bool PollThread<Queue>::reap_all(uint64_t now) noexcept {
     bool any = false;
-    for (QueueJob* job : jobs_) {
+    for (QueueJob<Queue>* job : jobs_) {
         auto n = job->reap(now, result_.latency);
         if (!n) {
             result_.failure = n.error().describe();
@@ -42,9 +43,10 @@ bool PollThread::reap_all(uint64_t now) noexcept {
     return any;
 }
 
-void PollThread::wait_for_completions(int timeout_ms) noexcept {
+template <class Queue>
+void PollThread<Queue>::wait_for_completions(int timeout_ms) noexcept {
     std::vector<pollfd> fds;  // only in --interrupts mode, which is not a throughput mode
-    for (QueueJob* job : jobs_) {
+    for (QueueJob<Queue>* job : jobs_) {
         if (job->queue().ring().enable_interrupts()) {
             fds.clear();
             break;  // something completed meanwhile
@@ -56,12 +58,13 @@ void PollThread::wait_for_completions(int timeout_ms) noexcept {
             drain_event_fd(p.fd);
         }
     }
-    for (QueueJob* job : jobs_) {
+    for (QueueJob<Queue>* job : jobs_) {
         job->queue().disable_interrupts();
     }
 }
 
-bool PollThread::timed_phase(uint64_t start) noexcept {
+template <class Queue>
+bool PollThread<Queue>::timed_phase(uint64_t start) noexcept {
     const bool by_count = options_.number_ios != 0;
     const auto duration = static_cast<uint64_t>(options_.time_s * kNsPerSec);
     const auto drain_ns = static_cast<uint64_t>(options_.drain_timeout_s * kNsPerSec);
@@ -86,7 +89,7 @@ bool PollThread::timed_phase(uint64_t start) noexcept {
         bool submitting = false;
         unsigned submitted = 0;
         uint32_t in_flight = 0;
-        for (QueueJob* job : jobs_) {
+        for (QueueJob<Queue>* job : jobs_) {
             if (!time_up && !job->quota_done()) {
                 submitting = true;
                 if (!in_gap) {
@@ -103,7 +106,7 @@ bool PollThread::timed_phase(uint64_t start) noexcept {
                 stop_submitting_at = now;
             }
             if (now - stop_submitting_at > drain_ns) {
-                for (QueueJob* job : jobs_) {
+                for (QueueJob<Queue>* job : jobs_) {
                     job->count_lost();
                 }
                 break;
@@ -117,8 +120,9 @@ bool PollThread::timed_phase(uint64_t start) noexcept {
     return true;
 }
 
-void PollThread::readback_phase() noexcept {
-    for (QueueJob* job : jobs_) {
+template <class Queue>
+void PollThread<Queue>::readback_phase() noexcept {
+    for (QueueJob<Queue>* job : jobs_) {
         job->begin_readback();
     }
     const uint64_t deadline = now_ns() + kReadbackTimeoutNs;
@@ -129,7 +133,7 @@ void PollThread::readback_phase() noexcept {
             return;
         }
         bool pending = false;
-        for (QueueJob* job : jobs_) {
+        for (QueueJob<Queue>* job : jobs_) {
             pending |= job->submit_readback(now);
             pending |= job->in_flight() != 0;
         }
@@ -137,7 +141,7 @@ void PollThread::readback_phase() noexcept {
             return;
         }
         if (now > deadline) {
-            for (QueueJob* job : jobs_) {
+            for (QueueJob<Queue>* job : jobs_) {
                 job->count_lost();
             }
             return;
@@ -145,21 +149,22 @@ void PollThread::readback_phase() noexcept {
     }
 }
 
-void PollThread::run(uint64_t start_ns) noexcept {
+template <class Queue>
+void PollThread<Queue>::run(uint64_t start_ns) noexcept {
     if (cpu_ >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
         CPU_SET(cpu_, &set);
         pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
     }
-    for (QueueJob* job : jobs_) {
+    for (QueueJob<Queue>* job : jobs_) {
         if (!options_.interrupts) {
             job->queue().disable_interrupts();  // we busy-poll the used ring
         }
     }
     if (timed_phase(start_ns)) {
         bool wrote = false;
-        for (QueueJob* job : jobs_) {
+        for (QueueJob<Queue>* job : jobs_) {
             wrote |= job->wrote();
         }
         if (options_.verify && wrote) {
@@ -168,5 +173,8 @@ void PollThread::run(uint64_t start_ns) noexcept {
     }
     done_.store(true, std::memory_order_release);
 }
+
+template class PollThread<frontend::BlkQueue>;
+template class PollThread<NvmeBenchQueue>;
 
 }  // namespace vhostd::bench

@@ -19,9 +19,10 @@ struct ThreadResult {
     std::string failure;      // transport failure (broken ring), if any
 };
 
+template <class Queue>
 class PollThread {
   public:
-    PollThread(std::vector<QueueJob*> jobs, const BenchOptions& options, int cpu)
+    PollThread(std::vector<QueueJob<Queue>*> jobs, const BenchOptions& options, int cpu)
         : jobs_(std::move(jobs)), options_(options), cpu_(cpu) {}
 
     // Runs the timed phase, the drain and (verify) the readback; `start_ns` is the common start
@@ -39,12 +40,15 @@ class PollThread {
     void wait_for_completions(int timeout_ms) noexcept;
     bool reap_all(uint64_t now_ns) noexcept;
 
-    std::vector<QueueJob*> jobs_;
+    std::vector<QueueJob<Queue>*> jobs_;
     const BenchOptions& options_;
     int cpu_;
     ThreadResult result_;
     std::atomic<bool> done_{false};
 };
+
+extern template class PollThread<frontend::BlkQueue>;
+extern template class PollThread<NvmeBenchQueue>;
 
 uint64_t now_ns() noexcept;
 

@@ -12,7 +12,8 @@ constexpr uint64_t kMaxReportedErrors = 8;  // per queue; the counters carry the
 
 }  // namespace
 
-QueueJob::QueueJob(frontend::BlkQueue& queue, const BenchOptions& options, const Setup& setup)
+template <class Queue>
+QueueJob<Queue>::QueueJob(Queue& queue, const BenchOptions& options, const Setup& setup)
     : queue_(queue),
       options_(options),
       setup_(setup),
@@ -28,7 +29,8 @@ QueueJob::QueueJob(frontend::BlkQueue& queue, const BenchOptions& options, const
     }
 }
 
-Result<void> QueueJob::init(frontend::GuestRam& ram) {
+template <class Queue>
+Result<void> QueueJob<Queue>::init(frontend::GuestRam& ram) {
     slots_.resize(depth_);
     free_.reserve(depth_);
     for (uint16_t i = 0; i < depth_; ++i) {
@@ -41,7 +43,9 @@ Result<void> QueueJob::init(frontend::GuestRam& ram) {
     return {};
 }
 
-bool QueueJob::start(uint16_t slot_index, uint64_t unit, bool write, uint64_t now_ns) noexcept {
+template <class Queue>
+bool QueueJob<Queue>::start(uint16_t slot_index, uint64_t unit, bool write,
+                            uint64_t now_ns) noexcept {
     Slot& slot = slots_[slot_index];
     const uint64_t lba = setup_.first_lba + unit * sectors_per_unit_;
     if (options_.verify) {
@@ -68,7 +72,8 @@ bool QueueJob::start(uint16_t slot_index, uint64_t unit, bool write, uint64_t no
     return true;
 }
 
-bool QueueJob::pick_free_unit(OpGenerator::Op& op) noexcept {
+template <class Queue>
+bool QueueJob<Queue>::pick_free_unit(OpGenerator::Op& op) noexcept {
     for (unsigned i = 0; i < kRandomTries; ++i) {
         if (!verify_.busy(op.unit)) {
             return true;
@@ -87,7 +92,8 @@ bool QueueJob::pick_free_unit(OpGenerator::Op& op) noexcept {
     return false;
 }
 
-unsigned QueueJob::submit(uint64_t now_ns) noexcept {
+template <class Queue>
+unsigned QueueJob<Queue>::submit(uint64_t now_ns) noexcept {
     uint64_t budget = std::min<uint64_t>(free_.size(), setup_.quota - started_);
     if (!pacer_.unlimited()) {
         budget = std::min(budget, pacer_.allowance(now_ns, started_));
@@ -109,11 +115,13 @@ unsigned QueueJob::submit(uint64_t now_ns) noexcept {
     return n;
 }
 
-void QueueJob::begin_readback() noexcept {
+template <class Queue>
+void QueueJob<Queue>::begin_readback() noexcept {
     readback_cursor_ = verify_.first_unit();
 }
 
-bool QueueJob::submit_readback(uint64_t now_ns) noexcept {
+template <class Queue>
+bool QueueJob<Queue>::submit_readback(uint64_t now_ns) noexcept {
     const uint64_t end = verify_.first_unit() + verify_.units();
     unsigned n = 0;
     while (!free_.empty() && readback_cursor_ != end) {
@@ -137,7 +145,8 @@ bool QueueJob::submit_readback(uint64_t now_ns) noexcept {
     return readback_cursor_ != end;
 }
 
-void QueueJob::complete(Slot& slot, uint8_t status) noexcept {
+template <class Queue>
+void QueueJob<Queue>::complete(Slot& slot, uint8_t status) noexcept {
     const bool ok = status == frontend::blk::status::kOk;
     if (!ok) {
         ++counters_.errors;
@@ -181,7 +190,8 @@ void QueueJob::complete(Slot& slot, uint8_t status) noexcept {
     }
 }
 
-Result<unsigned> QueueJob::reap(uint64_t now_ns, LatencyHistogram& latency) noexcept {
+template <class Queue>
+Result<unsigned> QueueJob<Queue>::reap(uint64_t now_ns, LatencyHistogram& latency) noexcept {
     const size_t n = VHOSTD_TRY(queue_.poll(completions_));
     for (size_t i = 0; i < n; ++i) {
         const auto slot_index = static_cast<uint16_t>(completions_[i].tag);
@@ -197,5 +207,8 @@ Result<unsigned> QueueJob::reap(uint64_t now_ns, LatencyHistogram& latency) noex
     }
     return static_cast<unsigned>(n);
 }
+
+template class QueueJob<frontend::BlkQueue>;
+template class QueueJob<NvmeBenchQueue>;
 
 }  // namespace vhostd::bench

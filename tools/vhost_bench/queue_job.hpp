@@ -1,6 +1,7 @@
-// QueueJob: the I/O loop state of one virtqueue: its preallocated I/O slots (one data buffer
-// each, in guest RAM), the op generator, rate pacer, verify state and counters. Driven by
-// one polling thread; nothing here allocates after init().
+// QueueJob: the I/O loop state of one queue (a virtqueue, or an NVMe queue pair through
+// NvmeBenchQueue): its preallocated I/O slots (one data buffer each, in guest RAM), the op
+// generator, rate pacer, verify state and counters. Driven by one polling thread; nothing here
+// allocates after init(). A template on the queue type, so each transport's calls are direct.
 #pragma once
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include "frontend/blk_queue.hpp"
 #include "frontend/guest_ram.hpp"
 #include "histogram.hpp"
+#include "nvme_bench_queue.hpp"
 #include "options.hpp"
 #include "verify.hpp"
 #include "workload.hpp"
@@ -28,6 +30,7 @@ struct JobCounters {
     uint64_t lost = 0;             // still in flight when the drain timed out
 };
 
+template <class Queue>
 class QueueJob {
   public:
     struct Setup {
@@ -39,7 +42,7 @@ class QueueJob {
         uint32_t generation = 0;      // verify: this run's generation
     };
 
-    QueueJob(frontend::BlkQueue& queue, const BenchOptions& options, const Setup& setup);
+    QueueJob(Queue& queue, const BenchOptions& options, const Setup& setup);
     // Allocates the data buffers from guest RAM (before the threads start).
     Result<void> init(frontend::GuestRam& ram);
 
@@ -61,7 +64,7 @@ class QueueJob {
     void count_lost() { counters_.lost = in_flight(); }
 
     [[nodiscard]] const JobCounters& counters() const { return counters_; }
-    [[nodiscard]] frontend::BlkQueue& queue() { return queue_; }
+    [[nodiscard]] Queue& queue() { return queue_; }
     // Completed I/Os so far, readable from the progress thread.
     [[nodiscard]] uint64_t progress() const { return progress_.load(std::memory_order_relaxed); }
 
@@ -80,7 +83,7 @@ class QueueJob {
     bool pick_free_unit(OpGenerator::Op& op) noexcept;
     void complete(Slot& slot, uint8_t status) noexcept;
 
-    frontend::BlkQueue& queue_;
+    Queue& queue_;
     const BenchOptions& options_;
     Setup setup_;
     OpGenerator generator_;
@@ -96,5 +99,8 @@ class QueueJob {
     JobCounters counters_;
     std::atomic<uint64_t> progress_{0};
 };
+
+extern template class QueueJob<frontend::BlkQueue>;
+extern template class QueueJob<NvmeBenchQueue>;
 
 }  // namespace vhostd::bench

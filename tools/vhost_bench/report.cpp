@@ -21,6 +21,15 @@ double mib_per_s(const RunTotals& t) {
     return static_cast<double>(t.io.bytes) * 1e9 / static_cast<double>(t.elapsed_ns) / 1048576.0;
 }
 
+double doorbell_messages_per_io(const RunTotals& t) {
+    const uint64_t ios = t.io.reads + t.io.writes + t.io.readback;
+    if (ios == 0) {
+        return 0;
+    }
+    return static_cast<double>(t.sq_doorbell_messages + t.cq_doorbell_messages) /
+           static_cast<double>(ios);
+}
+
 bool passed(const RunTotals& t) {
     return t.failure.empty() && t.io.errors == 0 && t.io.verify_errors == 0 && t.io.lost == 0;
 }
@@ -40,6 +49,12 @@ void print_text(const BenchOptions& o, const RunTotals& t) {
                 us(l.percentile(0.999)), us(l.max()));
     std::printf("  kicks=%llu suppressed=%llu\n", static_cast<unsigned long long>(t.kicks),
                 static_cast<unsigned long long>(t.kicks_suppressed));
+    if (o.transport == Transport::nvme) {
+        std::printf("  doorbells=%s messages: sq=%llu cq=%llu (%.4f per I/O)\n",
+                    t.doorbells.c_str(), static_cast<unsigned long long>(t.sq_doorbell_messages),
+                    static_cast<unsigned long long>(t.cq_doorbell_messages),
+                    doorbell_messages_per_io(t));
+    }
     if (o.reconnect) {
         std::printf("  reconnects=%llu\n", static_cast<unsigned long long>(t.reconnects));
     }
@@ -56,9 +71,10 @@ void print_text(const BenchOptions& o, const RunTotals& t) {
 
 void print_json(const BenchOptions& o, const RunTotals& t) {
     const LatencyHistogram& l = t.latency;
-    const nlohmann::json out = {
+    nlohmann::json out = {
         {"options",
          {{"socket", o.socket},
+          {"transport", o.transport == Transport::nvme ? "nvme" : "blk"},
           {"rw", to_string(o.rw)},
           {"bs", o.bs},
           {"queues", o.queues},
@@ -91,6 +107,14 @@ void print_json(const BenchOptions& o, const RunTotals& t) {
         {"failure", t.failure},
         {"passed", passed(t)},
     };
+    if (o.transport == Transport::nvme) {
+        out["options"]["nsid"] = o.nsid;
+        out["options"]["shadow_doorbells"] = o.shadow_doorbells;
+        out["doorbells"] = {{"mode", t.doorbells},
+                            {"sq_messages", t.sq_doorbell_messages},
+                            {"cq_messages", t.cq_doorbell_messages},
+                            {"messages_per_io", doorbell_messages_per_io(t)}};
+    }
     std::printf("%s\n", out.dump(2).c_str());
 }
 

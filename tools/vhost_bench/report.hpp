@@ -20,7 +20,15 @@ struct RunTotals {
     std::string failure;
     std::string target;  // what the target reports (serial number), if anything
     uint64_t capacity_bytes = 0;
+    // nvme: how doorbells travelled ("mapped", "trapped", "trapped+shadow") and the
+    // REGION_WRITE messages sent for them (admin queue included), by kind.
+    std::string doorbells;
+    uint64_t sq_doorbell_messages = 0;
+    uint64_t cq_doorbell_messages = 0;
 };
+
+// nvme: doorbell messages per I/O (0 without I/Os).
+[[nodiscard]] double doorbell_messages_per_io(const RunTotals& t);
 
 [[nodiscard]] double iops(const RunTotals& t);
 [[nodiscard]] double mib_per_s(const RunTotals& t);
