@@ -9,7 +9,7 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_packages=(
-  clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format
+  clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format clang-tidy-19
   qemu-system-x86 qemu-system-common qemu-utils fio
   nbdkit  # NBD servers for the NBD backend's tests (and qemu-nbd from qemu-utils)
   ceph-mon ceph-osd ceph-common  # the single-node cluster of the RBD tests (tests/support/ceph_cluster.sh)

@@ -44,7 +44,11 @@ Daemon::~Daemon() {
 }
 
 Result<void> Daemon::start() {
-    log::set_level(*log::parse_level(options_.log_level));
+    const auto level = log::parse_level(options_.log_level);
+    if (!level) {
+        return make_error(EINVAL, "unknown log level {}", options_.log_level);
+    }
+    log::set_level(*level);
 
     // SIGTERM/SIGINT arrive through a signalfd on the control reactor; block them before any
     // thread starts so that every reactor thread inherits the mask.

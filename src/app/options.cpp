@@ -78,7 +78,12 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     }
     options.sockets.mode = *mode;
     options.handshake_timeout = std::chrono::milliseconds(handshake_ms);
-    options.poll_mode = *reactor::parse_poll_mode(poll);
+    const auto poll_mode = reactor::parse_poll_mode(poll);  // CLI11 checked the spelling
+    if (!poll_mode) {
+        fmt::print(stderr, "vhostd: --poll {}: unknown mode\n", poll);
+        return 2;
+    }
+    options.poll_mode = *poll_mode;
     options.idle_threshold = std::chrono::microseconds(idle_us);
     if (!log::parse_level(options.log_level)) {
         fmt::print(stderr, "vhostd: --log-level {}: unknown level\n", options.log_level);

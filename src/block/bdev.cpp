@@ -199,11 +199,12 @@ Result<std::unique_ptr<IoChannel>> open_channel_now(Bdev& bdev, reactor::Reactor
     open_channel(bdev, reactor, [opened](Result<std::unique_ptr<IoChannel>> channel) {
         *opened = std::move(channel);
     });
-    if (!*opened) {
+    std::optional<Result<std::unique_ptr<IoChannel>>>& answer = *opened;
+    if (!answer) {
         return make_error(EWOULDBLOCK, "bdev {}: its channels open asynchronously", bdev.name());
     }
-    auto result = std::move(**opened);
-    opened->reset();
+    auto result = std::move(*answer);
+    answer.reset();
     return result;
 }
 

@@ -32,7 +32,7 @@ RpcResult add_bdev(BdevRegistry& bdevs, Result<std::shared_ptr<Bdev>> bdev) {
     if (!bdev) {
         return operation_failed(bdev.error());
     }
-    const std::string name = (*bdev)->name();
+    std::string name = (*bdev)->name();
     if (auto added = bdevs.add(std::move(*bdev)); !added) {
         return operation_failed(added.error());
     }
@@ -44,7 +44,7 @@ void register_delete_method(ModuleContext& context, std::string driver,
     BdevRegistry& bdevs = context.bdevs;
     context.methods.add_sync(
         fmt::format("bdev_{}_delete", driver),
-        [&bdevs, driver, removed](const nlohmann::json* json) -> RpcResult {
+        [&bdevs, driver, removed = std::move(removed)](const nlohmann::json* json) -> RpcResult {
             Params p(json);
             const std::string name = RPC_TRY(p.string("name"));
             RPC_TRY(p.finish());

@@ -3,7 +3,7 @@
 
 namespace vhostd::controller {
 
-void register_controller_kind(ControllerContext& context, std::string kind) {
+void register_controller_kind(ControllerContext& context, const std::string& kind) {
     const ControllerRegistry& controllers = context.controllers;
     context.config.add(kind, {"bdev"}, [&controllers, kind] {
         nlohmann::json calls = nlohmann::json::array();

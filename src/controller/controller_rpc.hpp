@@ -38,7 +38,7 @@ struct ControllerContext {
 
 // The save_config subsystem `kind` (after "bdev"): the config_calls() of every controller of
 // that kind, in creation order.
-void register_controller_kind(ControllerContext& context, std::string kind);
+void register_controller_kind(ControllerContext& context, const std::string& kind);
 
 // A new controller's cpumask: empty means every reactor; otherwise it must lie within the
 // reactor mask.

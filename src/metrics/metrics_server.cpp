@@ -70,7 +70,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ListenAddress&
             res.set_content("snapshot timed out\n", "text/plain");
             return;
         }
-        res.set_content(std::move(body), kContentType);
+        res.set_content(body, kContentType);
     });
     if (address.port == 0) {
         const int port = http.bind_to_any_port(address.host);

@@ -85,7 +85,7 @@ Result<void> Controller::init(const ControllerOptions& options) {
     layout.msix_pba_bar = 5;
     // A replaced interrupt eventfd stays open until every reactor that may be signalling it
     // has run a message posted after the replacement.
-    auto retire = [reactors = reactors_](std::shared_ptr<UniqueFd> fd) {
+    auto retire = [reactors = reactors_](const std::shared_ptr<UniqueFd>& fd) {
         for (reactor::Reactor* r : reactors) {
             r->post([fd] {});
         }
@@ -215,7 +215,7 @@ void Controller::post_to(unsigned shard, std::move_only_function<void(Shard&)> f
     s->reactor().post([s, fn = std::move(fn)]() mutable { fn(*s); });
 }
 
-void Controller::for_each_shard(std::function<void(Shard&, Shard::Done)> fn,
+void Controller::for_each_shard(const std::function<void(Shard&, Shard::Done)>& fn,
                                 std::move_only_function<void()> done) {
     if (shards_.empty()) {
         done();  // shut down: nothing left to wait for
@@ -406,12 +406,13 @@ std::vector<NamespaceInfo> Controller::namespaces() const {
 
 std::vector<queue::QueueCounters> Controller::queue_stats() const {
     std::vector<queue::QueueCounters> out;
-    for (uint16_t qid = 0; qid < sqs_.size(); ++qid) {
+    for (size_t qid = 0; qid < sqs_.size(); ++qid) {
         const bool exists = qid == 0 ? admin_live_ : sqs_[qid].state == QueueEntry::State::live;
         if (exists) {
             const unsigned shard = qid == 0 ? 0 : sqs_[qid].shard;
+            const auto id = static_cast<uint16_t>(qid);  // sqs_ holds at most 2^16 queues
             out.push_back(
-                queue::QueueCounters::of(core_->queue_stats(qid), qid, reactors_[shard]->id()));
+                queue::QueueCounters::of(core_->queue_stats(id), id, reactors_[shard]->id()));
         }
     }
     return out;

@@ -118,7 +118,7 @@ class Controller final : public pci::Function, private ControlLink {
     void async_event_request(uint16_t cid, uint64_t generation) noexcept override;
 
     // Posts `fn(shard)` to every shard and `done` here once each has called its callback.
-    void for_each_shard(std::function<void(Shard&, Shard::Done)> fn,
+    void for_each_shard(const std::function<void(Shard&, Shard::Done)>& fn,
                         std::move_only_function<void()> done);
     void post_to(unsigned shard, std::move_only_function<void(Shard&)> fn);
 

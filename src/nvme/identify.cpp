@@ -16,7 +16,7 @@ namespace {
 template <size_t N>
 void put_text(std::array<char, N>& field, std::string_view text) {
     field.fill(' ');
-    std::memcpy(field.data(), text.data(), std::min(N, text.size()));
+    std::copy_n(text.begin(), std::min(N, text.size()), field.begin());
 }
 
 }  // namespace

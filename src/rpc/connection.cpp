@@ -95,7 +95,7 @@ void Connection::on_events(uint32_t events) {
 }
 
 void Connection::read_available() {
-    std::array<char, 64 * 1024> chunk;
+    std::array<char, size_t{64} * 1024> chunk;
     // Bounded: a few reads per wake-up so one chatty client cannot starve the others.
     for (int round = 0; round < 4 && accepting_requests() && !peer_done_; ++round) {
         const ssize_t n = ::recv(fd_.get(), chunk.data(), chunk.size(), 0);

@@ -28,7 +28,7 @@ void JsonStream::compact() {
     if (consumed_ == buffer_.size()) {
         buffer_.clear();
         scanned_ = consumed_ = 0;
-    } else if (consumed_ > 64 * 1024) {
+    } else if (consumed_ > size_t{64} * 1024) {
         buffer_.erase(0, consumed_);
         scanned_ -= consumed_;
         consumed_ = 0;

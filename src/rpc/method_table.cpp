@@ -21,6 +21,7 @@ bool MethodTable::contains(std::string_view name) const {
 
 std::vector<std::string> MethodTable::names() const {
     std::vector<std::string> out;
+    out.reserve(methods_.size());
     for (const auto& [name, handler] : methods_) {
         out.push_back(name);
     }

@@ -28,9 +28,10 @@ std::expected<std::string, RpcError> Params::string(std::string_view key) {
     auto value = optional_string(key);
     if (!value)
         return std::unexpected(value.error());
-    if (!value->has_value())
+    std::optional<std::string>& text = *value;
+    if (!text)
         return wrong(key, "a string (required)");
-    return std::move(**value);
+    return std::move(*text);
 }
 
 std::expected<std::optional<std::string>, RpcError> Params::optional_string(std::string_view key) {
@@ -66,9 +67,10 @@ std::expected<uint64_t, RpcError> Params::u64(std::string_view key) {
     auto value = optional_u64(key);
     if (!value)
         return std::unexpected(value.error());
-    if (!value->has_value())
+    const std::optional<uint64_t> number = *value;
+    if (!number)
         return wrong(key, "an unsigned integer (required)");
-    return **value;
+    return *number;
 }
 
 std::expected<std::optional<uint64_t>, RpcError> Params::optional_u64(std::string_view key) {

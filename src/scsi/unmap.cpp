@@ -18,7 +18,7 @@ constexpr uint32_t kHeader = 8;
 constexpr uint32_t kDescriptor = 16;
 
 const uint8_t* descriptor(const Task& task, uint32_t i) {
-    return task.state.param.data() + kHeader + i * kDescriptor;
+    return task.state.param.data() + kHeader + size_t{i} * kDescriptor;
 }
 
 // Moves to the next non-empty descriptor and issues its (first) discard.

@@ -56,7 +56,7 @@ Disposition next_step(Command& cmd) noexcept {
     }
     const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(s.blocks, per_request));
     for (uint32_t b = 0; b < n; ++b) {
-        std::copy_n(pattern(task), s.count, s.iov.begin() + b * s.count);
+        std::copy_n(pattern(task), s.count, s.iov.begin() + size_t{b} * s.count);
     }
     s.cursor = n;
     return submit_rw(cmd, detail::Step::write_same, block::IoType::write, s.lba, n, s.iov.data(),

@@ -1,9 +1,15 @@
 // vhostctl: manage a running vhostd through its JSON-RPC socket, the way SPDK's rpc.py does.
+#include <exception>
+
+#include <fmt/core.h>
+
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     CLI::App app{
         "vhostctl: manage a running vhostd over JSON-RPC (rpc.py's methods and arguments)."};
     vhostctl::Global global;
@@ -20,4 +26,17 @@ int main(int argc, char** argv) {
     vhostctl::add_stat_command(app, action);
     CLI11_PARSE(app, argc, argv);
     return action ? action(global) : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // A bad argument is CLI11's to report; anything else thrown (out of memory, a JSON library
+    // error) ends the command with a message rather than std::terminate.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "vhostctl: {}\n", e.what());
+        return 1;
+    }
 }

@@ -18,7 +18,7 @@ void print_result(const json& result) {
 CLI::App* method(CLI::App& app, Action& action, const std::string& name, const std::string& help,
                  ParamsFn params) {
     CLI::App* sub = app.add_subcommand(name, help);
-    sub->callback([&action, name, params] {
+    sub->callback([&action, name, params = std::move(params)] {
         action = [name, params](const Global& global) {
             auto client = connect(global);
             if (!client) {

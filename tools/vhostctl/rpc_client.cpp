@@ -106,7 +106,8 @@ std::expected<nlohmann::json, CallError> RpcClient::receive_one() {
             }
         }
         if (!wait_for(fd_, POLLIN, deadline)) {
-            return failure(fmt::format("no response within {} s", timeout_.count() / 1000.0));
+            return failure(fmt::format("no response within {} s",
+                                       static_cast<double>(timeout_.count()) / 1000.0));
         }
         char chunk[64 * 1024];
         const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), MSG_DONTWAIT);

@@ -4,7 +4,7 @@
 namespace vhostd::block::qos {
 namespace {
 
-constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kMiB = uint64_t{1024} * 1024;
 constexpr uint64_t kTicksPerSlice = 1'000'000;  // 1 ms in ns
 
 }  // namespace

@@ -8,14 +8,14 @@
 
 namespace vhostd::virtio_scsi {
 
-void ScsiReactorState::add_target(uint8_t id, std::shared_ptr<scsi::LogicalUnit> unit) {
+void ScsiReactorState::add_target(uint8_t id, const std::shared_ptr<scsi::LogicalUnit>& unit) {
     units_[id] = unit;
     for (ScsiRequestQueue* queue : queues_) {
         queue->attach_target(id, unit);
     }
 }
 
-void ScsiReactorState::remove_target(uint8_t id, std::shared_ptr<Fanout> done) {
+void ScsiReactorState::remove_target(uint8_t id, const std::shared_ptr<Fanout>& done) {
     units_[id].reset();
     for (ScsiRequestQueue* queue : queues_) {
         queue->detach_target(id, done);

@@ -39,9 +39,9 @@ class ScsiReactorState {
 
     // --- on the reactor's thread ---
     // A target (its LUN 0) becomes reachable from this reactor's request queues.
-    void add_target(uint8_t id, std::shared_ptr<scsi::LogicalUnit> unit);
+    void add_target(uint8_t id, const std::shared_ptr<scsi::LogicalUnit>& unit);
     // It becomes unreachable; `done` is dropped once every queue here has drained it.
-    void remove_target(uint8_t id, std::shared_ptr<Fanout> done);
+    void remove_target(uint8_t id, const std::shared_ptr<Fanout>& done);
     // Runs `op` on every request queue here; each merges its outcome into `fanout`.
     void run_tmf(const TmfOp& op, const std::shared_ptr<Fanout>& fanout);
     // Writes `event` into a buffer of the event queue if it runs here and has one; otherwise

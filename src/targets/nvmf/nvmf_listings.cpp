@@ -144,6 +144,7 @@ nlohmann::json NvmfTarget::stats() const {
     };
     std::vector<Group> groups(context_.reactors.size());
     std::vector<unsigned> ids;
+    ids.reserve(context_.reactors.size());
     for (size_t i = 0; i < context_.reactors.size(); ++i) {
         ids.push_back(context_.reactors.at(i).id());
     }

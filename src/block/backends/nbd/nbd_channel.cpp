@@ -2,6 +2,8 @@
 // epoch counts and waiting while the connection is down.
 #include "block/backends/nbd/nbd_channel.hpp"
 
+#include <utility>
+
 #include <libnbd.h>
 
 #include "base/log.hpp"
@@ -189,8 +191,7 @@ reactor::PollResult NbdChannel::poll() noexcept {
         return reactor::PollResult::idle;
     }
     // Completions may resubmit: deliver only what is queued now.
-    RequestList ready = std::move(done_);
-    done_ = RequestList();
+    RequestList ready = std::exchange(done_, RequestList());
     while (IoRequest* r = ready.pop_front()) {
         r->completion->io_complete(*r);
     }

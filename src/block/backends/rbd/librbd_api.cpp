@@ -71,7 +71,7 @@ class LibrbdApi final : public RbdApi {
         for (const auto& [key, value] : config.config) {
             rc = rados_conf_set(cluster, key.c_str(), value.c_str());
             if (rc < 0) {
-                return fail(rc, "Ceph option " + key + " = " + value);
+                return fail(rc, fmt::format("Ceph option {} = {}", key, value));
             }
         }
         if (!config.key_file.empty()) {

@@ -315,12 +315,12 @@ TEST_F(RbdChannelTest, AResizeByAnotherClientReachesTheBdev) {
     EXPECT_EQ(resized, 1);
     // bdev_rbd_resize: in MiB, never smaller.
     std::optional<Result<void>> grown;
-    module_->resize_bdev(bdev_, 256, [&](Result<void> r) { grown = std::move(r); });
+    module_->resize_bdev(*bdev_, 256, [&](Result<void> r) { grown = std::move(r); });
     ASSERT_TRUE(run_until([&] { return grown.has_value(); }));
     ASSERT_TRUE(grown->has_value()) << grown->error().describe();
     EXPECT_EQ(bdev_->num_blocks(), (256U << 20) / 512);
     std::optional<Result<void>> shrunk;
-    module_->resize_bdev(bdev_, 100, [&](Result<void> r) { shrunk = std::move(r); });
+    module_->resize_bdev(*bdev_, 100, [&](Result<void> r) { shrunk = std::move(r); });
     ASSERT_TRUE(run_until([&] { return shrunk.has_value(); }));
     EXPECT_FALSE(shrunk->has_value());
     bdev_->remove_listener(token);

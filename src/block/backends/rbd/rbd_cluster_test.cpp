@@ -201,7 +201,7 @@ TEST_F(RbdClusterTest, AResizeByAnotherClientReachesTheBdev) {
     EXPECT_EQ(run(IoType::write, (40U << 20), {{buf.data(), buf.size()}}), IoStatus::success);
     // bdev_rbd_resize from vhostd itself (MiB).
     std::optional<Result<void>> resized;
-    module_->resize_bdev(bdev_, 64, [&](Result<void> r) { resized = std::move(r); });
+    module_->resize_bdev(*bdev_, 64, [&](Result<void> r) { resized = std::move(r); });
     ASSERT_TRUE(run_until([&] { return resized.has_value(); }));
     ASSERT_TRUE(resized->has_value()) << resized->error().describe();
     EXPECT_EQ(bdev_->size_bytes(), 64U << 20);

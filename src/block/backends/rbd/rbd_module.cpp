@@ -306,10 +306,10 @@ void RbdModule::create_bdev(RbdParams params, Done<std::shared_ptr<Bdev>> done) 
     });
 }
 
-void RbdModule::resize_bdev(std::shared_ptr<Bdev> bdev, uint64_t new_size_mib, Done<void> done) {
-    auto* backend = BdevModuleAccess::backend<RbdBackend>(*bdev);
+void RbdModule::resize_bdev(Bdev& bdev, uint64_t new_size_mib, Done<void> done) {
+    auto* backend = BdevModuleAccess::backend<RbdBackend>(bdev);
     if (backend == nullptr) {
-        done(make_error(EINVAL, "bdev {} is not an RBD bdev", bdev->name()));
+        done(make_error(EINVAL, "bdev {} is not an RBD bdev", bdev.name()));
         return;
     }
     constexpr uint64_t kMiB = 1 << 20;
@@ -318,11 +318,11 @@ void RbdModule::resize_bdev(std::shared_ptr<Bdev> bdev, uint64_t new_size_mib, D
         return;
     }
     // SPDK: the new size in MiB may not be below the current size in whole MiB.
-    if (bdev->size_bytes() / kMiB > new_size_mib) {
+    if (bdev.size_bytes() / kMiB > new_size_mib) {
         done(make_error(EINVAL,
                         "bdev {}: the new size ({} MiB) must not be smaller than the "
                         "current one ({} MiB)",
-                        bdev->name(), new_size_mib, bdev->size_bytes() / kMiB));
+                        bdev.name(), new_size_mib, bdev.size_bytes() / kMiB));
         return;
     }
     backend->resize(new_size_mib * kMiB, std::move(done));

@@ -72,7 +72,7 @@ class RbdModule : public std::enable_shared_from_this<RbdModule> {
     void create_bdev(RbdParams params, Done<std::shared_ptr<Bdev>> done);
     // SPDK's bdev_rbd_resize: grows the image to `new_size_mib` MiB (never shrinks) and the
     // bdev with it.
-    void resize_bdev(std::shared_ptr<Bdev> bdev, uint64_t new_size_mib, Done<void> done);
+    void resize_bdev(Bdev& bdev, uint64_t new_size_mib, Done<void> done);
 
     [[nodiscard]] const std::shared_ptr<RbdContext>& context() const { return context_; }
 

@@ -170,7 +170,7 @@ void register_rbd_module(ModuleContext& context) {
                 reply(std::unexpected(std::move(bdev).error()));
                 return;
             }
-            module->resize_bdev(*bdev, *new_size,
+            module->resize_bdev(**bdev, *new_size,
                                 [reply = std::move(reply)](Result<void> done) mutable {
                                     if (!done) {
                                         reply(rpc::operation_failed(done.error()));
