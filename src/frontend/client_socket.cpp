@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "uds/fd_transfer.hpp"
+
 namespace vhostd::frontend {
 
 Result<void> ClientSocket::wait_ready(short events, Clock::time_point deadline) {
@@ -43,27 +45,15 @@ Result<void> ClientSocket::send_all(std::span<const std::byte> head,
     iovec iov[2] = {{const_cast<std::byte*>(head.data()), head.size()},
                     {const_cast<std::byte*>(body.data()), body.size()}};
     size_t first = 0;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
     bool fds_sent = fds.empty();
     while (first < 2) {
         if (iov[first].iov_len == 0) {
             ++first;
             continue;
         }
-        msghdr msg{};
-        msg.msg_iov = iov + first;
-        msg.msg_iovlen = 2 - first;
-        if (!fds_sent) {
-            // Ancillary data rides with the first byte of the message.
-            msg.msg_control = control;
-            msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-            cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-            cmsg->cmsg_level = SOL_SOCKET;
-            cmsg->cmsg_type = SCM_RIGHTS;
-            cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-            std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
-        }
-        const ssize_t n = ::sendmsg(socket_.get(), &msg, MSG_NOSIGNAL);
+        // Ancillary data rides with the first byte of the message.
+        const ssize_t n = uds::send_with_fds(socket_.get(), std::span(iov + first, 2 - first),
+                                             fds_sent ? std::span<const int>() : fds);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -90,47 +80,25 @@ Result<void> ClientSocket::send_all(std::span<const std::byte> head,
 
 Result<void> ClientSocket::receive_exact(std::byte* dst, size_t len, std::vector<UniqueFd>* fds,
                                          size_t max_fds, Clock::time_point deadline) {
-    max_fds = std::min(max_fds, kMaxFds);
     size_t got = 0;
     while (got < len) {
-        iovec iov{dst + got, len - got};
-        // Room for exactly `max_fds`: more make the kernel set MSG_CTRUNC and close them.
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * max_fds);
-        const ssize_t n = ::recvmsg(socket_.get(), &msg, MSG_CMSG_CLOEXEC);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN) {
+        auto received = uds::receive_with_fds(socket_.get(), std::span(dst + got, len - got), *fds,
+                                              max_fds, names_.protocol);
+        if (!received) {
+            if (received.error().code == EAGAIN) {
                 VHOSTD_TRY(wait_ready(POLLIN, deadline));
                 continue;
             }
-            return errno_error(fmt::format("recvmsg({})", names_.protocol));
+            return std::unexpected(std::move(received).error());
         }
-        // Take ownership of any fds first so they are closed on every path below.
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-                continue;
-            }
-            const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < count; ++i) {
-                int fd;
-                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                fds->emplace_back(fd);
-            }
-        }
-        if ((msg.msg_flags & MSG_CTRUNC) != 0 || fds->size() > max_fds) {
+        // The fds are ours already (closed on every path); more than `max_fds` were closed.
+        if (received->fds_truncated) {
             return make_error(EPROTO, "{} sent more than {} fds", names_.peer, max_fds);
         }
-        if (n == 0) {
+        if (received->bytes == 0) {
             return make_error(ECONNRESET, "{} closed the connection", names_.peer);
         }
-        got += static_cast<size_t>(n);
+        got += received->bytes;
     }
     return {};
 }

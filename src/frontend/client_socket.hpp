@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "uds/fd_transfer.hpp"
 
 namespace vhostd::frontend {
 
@@ -25,8 +26,8 @@ class ClientSocket {
         std::string_view protocol;
         std::string_view peer;
     };
-    // The most fds one send or receive may carry here; the control buffers are sized for it.
-    static constexpr size_t kMaxFds = 64;
+    // The most fds one send or receive may carry here.
+    static constexpr size_t kMaxFds = uds::kMaxFdsLimit;
 
     ClientSocket(UniqueFd socket, Names names, std::chrono::milliseconds timeout)
         : socket_(std::move(socket)), names_(names), timeout_(timeout) {}

@@ -50,12 +50,10 @@ Result<Received> receive_with_fds(int socket, std::span<std::byte> dst, std::vec
     return received;
 }
 
-ssize_t send_with_fds(int socket, std::span<const std::byte> data, std::span<const int> fds,
-                      int flags) {
-    iovec iov{const_cast<std::byte*>(data.data()), data.size()};
+ssize_t send_with_fds(int socket, std::span<const iovec> iov, std::span<const int> fds, int flags) {
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iov = const_cast<iovec*>(iov.data());
+    msg.msg_iovlen = iov.size();
     alignas(cmsghdr) std::byte control[CMSG_SPACE(sizeof(int) * kMaxFdsLimit)]{};
     if (!fds.empty()) {
         const size_t count = std::min(fds.size(), kMaxFdsLimit);
@@ -68,6 +66,22 @@ ssize_t send_with_fds(int socket, std::span<const std::byte> data, std::span<con
         std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * count);
     }
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL | flags);
+}
+
+ssize_t send_with_fds(int socket, std::span<const std::byte> data, std::span<const int> fds,
+                      int flags) {
+    const iovec iov{const_cast<std::byte*>(data.data()), data.size()};
+    return send_with_fds(socket, std::span(&iov, 1), fds, flags);
+}
+
+ssize_t send_with_fds(int socket, std::span<const std::byte> data, std::span<const UniqueFd> fds,
+                      int flags) {
+    int raw[kMaxFdsLimit];
+    const size_t count = std::min(fds.size(), kMaxFdsLimit);
+    for (size_t i = 0; i < count; ++i) {
+        raw[i] = fds[i].get();
+    }
+    return send_with_fds(socket, data, std::span<const int>(raw, count), flags);
 }
 
 }  // namespace vhostd::uds

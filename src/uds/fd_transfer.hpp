@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
@@ -34,10 +35,16 @@ struct Received {
                                                 std::vector<UniqueFd>& fds, size_t max_fds,
                                                 std::string_view what);
 
-// One sendmsg of `data` with `fds` (at most kMaxFdsLimit) as SCM_RIGHTS riding on its first
-// byte. MSG_NOSIGNAL: a peer that went away is an error (-1, errno EPIPE), never SIGPIPE.
-// `flags` adds MSG_DONTWAIT for sockets that may be blocking. Returns what sendmsg returns.
+// One sendmsg of the `iov` pieces with `fds` (at most kMaxFdsLimit) as SCM_RIGHTS riding on
+// the first byte. MSG_NOSIGNAL: a peer that went away is an error (-1, errno EPIPE), never
+// SIGPIPE. `flags` adds MSG_DONTWAIT for sockets that may be blocking. Returns what sendmsg
+// returns.
+ssize_t send_with_fds(int socket, std::span<const iovec> iov, std::span<const int> fds,
+                      int flags = 0);
 ssize_t send_with_fds(int socket, std::span<const std::byte> data, std::span<const int> fds,
+                      int flags = 0);
+// The same with fds we own (a reply's duplicates).
+ssize_t send_with_fds(int socket, std::span<const std::byte> data, std::span<const UniqueFd> fds,
                       int flags = 0);
 
 }  // namespace vhostd::uds

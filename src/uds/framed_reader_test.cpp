@@ -9,10 +9,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "uds/fd_transfer.hpp"
+#include "support/socket_support.hpp"
 
 namespace vhostd::uds {
 namespace {
@@ -46,36 +44,25 @@ struct ToyFraming {
 
 using Reader = FramedReader<ToyFraming>;
 
-struct SocketPair {
-    UniqueFd peer;  // blocking
-    UniqueFd ours;  // non-blocking
-    SocketPair() {
-        int fds[2];
-        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-        peer.reset(fds[0]);
-        ours.reset(fds[1]);
-        ::fcntl(ours.get(), F_SETFL, O_NONBLOCK);
-    }
-    void send(std::vector<uint8_t> bytes, std::vector<int> fds = {}) const {
-        const auto data = std::as_bytes(std::span(bytes));
-        ASSERT_EQ(send_with_fds(peer.get(), data, fds), static_cast<ssize_t>(bytes.size()));
-    }
-};
+void send_piece(const testing::SocketPair& p, std::vector<uint8_t> bytes,
+                std::vector<int> fds = {}) {
+    ASSERT_TRUE(testing::send_bytes(p.peer.get(), std::as_bytes(std::span(bytes)), fds));
+}
 
 UniqueFd some_fd() {
     return UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
 TEST(UdsFramedReader, ReassemblesMessagesSentInPieces) {
-    SocketPair p;
+    testing::SocketPair p;
     Reader reader;
     ToyMessage out;
     EXPECT_EQ(reader.read(p.ours.get(), out), ReadStatus::would_block);
-    p.send({3, 'a'});
+    send_piece(p, {3, 'a'});
     EXPECT_EQ(reader.read(p.ours.get(), out), ReadStatus::would_block);
     EXPECT_TRUE(reader.mid_message());
     auto fd = some_fd();
-    p.send({'b', 'c', 0}, {fd.get()});  // the next (empty) message follows at once
+    send_piece(p, {'b', 'c', 0}, {fd.get()});  // the next (empty) message follows at once
     ASSERT_EQ(reader.read(p.ours.get(), out), ReadStatus::message);
     EXPECT_EQ(out.header, 3);
     EXPECT_EQ(std::memcmp(out.payload.data(), "abc", 3), 0);
@@ -88,34 +75,34 @@ TEST(UdsFramedReader, ReassemblesMessagesSentInPieces) {
 
 TEST(UdsFramedReader, HeadersThePolicyRefusesOrThatExceedTheBoundAreErrors) {
     for (uint8_t header : {uint8_t{0xff}, uint8_t{9}}) {
-        SocketPair p;
+        testing::SocketPair p;
         Reader reader;
         ToyMessage out;
-        p.send({header});
+        send_piece(p, {header});
         EXPECT_FALSE(reader.read(p.ours.get(), out).has_value());
     }
 }
 
 TEST(UdsFramedReader, FdsBeyondTheLimitAreClosedAndReported) {
-    SocketPair p;
+    testing::SocketPair p;
     Reader reader;
     ToyMessage out;
     auto a = some_fd();
     auto b = some_fd();
     auto c = some_fd();
-    p.send({1}, {a.get(), b.get()});
-    p.send({'x'}, {c.get()});  // a second piece of the same message, one fd too many
+    send_piece(p, {1}, {a.get(), b.get()});
+    send_piece(p, {'x'}, {c.get()});  // a second piece of the same message, one fd too many
     ASSERT_EQ(reader.read(p.ours.get(), out), ReadStatus::message);
     EXPECT_EQ(out.fds.size(), 2U);
     EXPECT_TRUE(out.fds_truncated);
 }
 
 TEST(UdsFramedReader, EofMidMessageDropsIt) {
-    SocketPair p;
+    testing::SocketPair p;
     Reader reader;
     ToyMessage out;
     auto fd = some_fd();
-    p.send({4, 'a'}, {fd.get()});
+    send_piece(p, {4, 'a'}, {fd.get()});
     p.peer.reset();
     EXPECT_EQ(reader.read(p.ours.get(), out), ReadStatus::closed);
     EXPECT_FALSE(reader.mid_message());

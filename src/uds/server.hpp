@@ -41,32 +41,36 @@ class Server {
     // Makes the session of a new connection; `name` is the connection's, for log lines.
     using MakeSession = std::move_only_function<std::unique_ptr<Session>(const std::string& name)>;
 
-    // Call start() before the reactor serves anything.
-    Server(reactor::Reactor& reactor, std::string socket_path, Options options,
-           MakeSession make_session);
     // Prefer shutdown(): destroying a server with a peer connected skips the session's
     // teardown (callbacks that arrive later are ignored).
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Listens on the socket path with UnixListener's policy: a stale socket file is replaced, a
-    // socket another process serves is refused (EADDRINUSE), any other file is left alone
-    // (EEXIST). Call on the reactor's thread (or before it runs).
-    [[nodiscard]] Result<void> start();
-
     // A peer is connected (and not being torn down).
     [[nodiscard]] bool connected() const { return state_ == State::connected; }
     [[nodiscard]] const std::string& socket_path() const { return path_; }
     [[nodiscard]] const std::string& name() const { return options_.name; }
-    // The current peer's session, or nullptr.
-    [[nodiscard]] Session* session() const { return session_.get(); }
+    // The current peer's session (observers), or nullptr.
+    [[nodiscard]] const Session* session() const { return session_.get(); }
     // Peers served so far (connections accepted and handed a session).
     [[nodiscard]] uint64_t connections() const { return connections_; }
 
     // Stops accepting, removes the socket file, closes the connection once its session has
     // been torn down, then calls `done` (at once if no peer is connected).
     void shutdown(std::move_only_function<void()> done);
+
+  protected:
+    // The transport's server derives from this one; it calls start() before the reactor
+    // serves anything.
+    Server(reactor::Reactor& reactor, std::string socket_path, Options options,
+           MakeSession make_session);
+    // Listens on the socket path with UnixListener's policy: a stale socket file is replaced, a
+    // socket another process serves is refused (EADDRINUSE), any other file is left alone
+    // (EEXIST). Call on the reactor's thread (or before it runs).
+    [[nodiscard]] Result<void> start();
+    // The current peer's session, for what the transport adds (nullptr if none).
+    [[nodiscard]] Session* current_session() { return session_.get(); }
 
   private:
     enum class State : uint8_t { idle, connected, tearing_down, shut_down };

@@ -11,14 +11,15 @@ Result<std::unique_ptr<Server>> Server::create(reactor::Reactor& reactor, std::s
                                                pci::Function& function, Options options) {
     std::unique_ptr<Server> server(
         new Server(reactor, std::move(socket_path), function, std::move(options)));
-    VHOSTD_TRY(server->server_.start());
+    VHOSTD_TRY(server->start());
     return server;
 }
 
 Server::Server(reactor::Reactor& reactor, std::string path, pci::Function& function,
                Options options)
-    : server_(reactor, std::move(path), std::move(options), [&function](const std::string& name) {
-          return std::make_unique<Session>(function, Session::Options{name});
-      }) {}
+    : uds::Server<SocketTraits>(
+          reactor, std::move(path), std::move(options), [&function](const std::string& name) {
+              return std::make_unique<Session>(function, Session::Options{name});
+          }) {}
 
 }  // namespace vhostd::vfio_user

@@ -12,28 +12,30 @@ Result<std::unique_ptr<Server>> Server::create(reactor::Reactor& reactor, std::s
                                                Options options) {
     std::unique_ptr<Server> server(
         new Server(reactor, std::move(socket_path), device, queues, std::move(options)));
-    VHOSTD_TRY(server->server_.start());
+    VHOSTD_TRY(server->start());
     return server;
 }
 
 Server::Server(reactor::Reactor& reactor, std::string path, virtio::Device& device,
                virtio::QueueControl& queues, Options options)
-    : server_(reactor, std::move(path), std::move(options),
-              [&device, &queues](const std::string& name) {
-                  return std::make_unique<Session>(device, queues, Session::Options{name});
-              }) {}
+    : uds::Server<SocketTraits>(reactor, std::move(path), std::move(options),
+                                [&device, &queues](const std::string& name) {
+                                    return std::make_unique<Session>(device, queues,
+                                                                     Session::Options{name});
+                                }) {}
 
 void Server::queue_broken(uint16_t index) {
-    if (Session* session = server_.session()) {
+    if (Session* session = current_session()) {
         session->queue_broken(index);
     }
 }
 
 Result<void> Server::notify_config_changed() {
-    if (server_.session() == nullptr || !server_.connected()) {
+    Session* session = current_session();
+    if (session == nullptr || !connected()) {
         return make_error(ENOTCONN, "no frontend connected");
     }
-    return server_.session()->notify_config_changed();
+    return session->notify_config_changed();
 }
 
 }  // namespace vhostd::vhost_user

@@ -23,27 +23,18 @@ namespace vhostd::vhost_user {
 
 using ServerOptions = uds::ServerOptions;
 
-class Server {
+// connected(), socket_path(), session() and shutdown() are uds::Server's; shutdown closes the
+// connection once its queues have stopped.
+class Server final : public uds::Server<SocketTraits> {
   public:
-    using Options = ServerOptions;
-
-    // Listens on `socket_path` (uds::Server::start's socket-file policy). Call on the reactor's
-    // thread (or before it runs); `device` and `queues` must outlive the server.
+    // Listens on `socket_path` (uds::Server's socket-file policy). Call on the reactor's thread
+    // (or before it runs); `device` and `queues` must outlive the server. Destroying a server
+    // with a connection open abandons its running queues (QueueControl callbacks that arrive
+    // later are ignored): prefer shutdown().
     static Result<std::unique_ptr<Server>> create(reactor::Reactor& reactor,
                                                   std::string socket_path, virtio::Device& device,
                                                   virtio::QueueControl& queues,
                                                   Options options = {});
-    // Prefer shutdown(): destroying a server with a connection open abandons its running
-    // queues (QueueControl callbacks that arrive later are ignored).
-    ~Server() = default;
-    Server(const Server&) = delete;
-    Server& operator=(const Server&) = delete;
-
-    // A frontend is connected (and not being torn down).
-    [[nodiscard]] bool connected() const { return server_.connected(); }
-    [[nodiscard]] const std::string& socket_path() const { return server_.socket_path(); }
-    // The current frontend's session (observers), or nullptr.
-    [[nodiscard]] const Session* session() const { return server_.session(); }
 
     // The device broke ring `index` (the target learns it from the queue handler): GET_STATUS
     // reports DEVICE_NEEDS_RESET until the frontend resets the ring or the device.
@@ -53,15 +44,9 @@ class Server {
     // (Session::notify_config_changed). ENOTCONN when no frontend is connected.
     [[nodiscard]] Result<void> notify_config_changed();
 
-    // Stops accepting, removes the socket file, closes the connection once its queues have
-    // stopped, then calls `done` (at once if no frontend is connected).
-    void shutdown(std::move_only_function<void()> done) { server_.shutdown(std::move(done)); }
-
   private:
     Server(reactor::Reactor& reactor, std::string path, virtio::Device& device,
            virtio::QueueControl& queues, Options options);
-
-    uds::Server<SocketTraits> server_;
 };
 
 }  // namespace vhostd::vhost_user
