@@ -15,10 +15,17 @@
 #include <sys/socket.h>
 
 #include "base/event_fd.hpp"
+#include "base/log.hpp"
 #include "base/unique_fd.hpp"
 #include "fuzz_check.hpp"
 #include "support/socket_support.hpp"
 #include "uds/framed_reader.hpp"
+
+// Each reader fuzzer includes this once: quiet logs.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    vhostd::log::set_level(spdlog::level::off);
+    return 0;
+}
 
 // `fd_choices`: a chunk carries 0 to fd_choices - 1 fds (more than a message may carry).
 template <class Reader, class Check>

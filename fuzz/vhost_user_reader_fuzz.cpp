@@ -3,18 +3,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "base/log.hpp"
 #include "fuzz_check.hpp"
 #include "reader_fuzz.hpp"
 #include "vhost_user/message_reader.hpp"
 
 using namespace vhostd;
 using namespace vhostd::vhost_user;
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    vhostd::log::set_level(spdlog::level::off);
-    return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Up to 10 fds a chunk: more than a message may carry.

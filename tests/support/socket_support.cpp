@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "uds/fd_transfer.hpp"
@@ -17,6 +18,9 @@ SocketPair::SocketPair() {
         peer.reset(fds[0]);
         ours.reset(fds[1]);
         ::fcntl(ours.get(), F_SETFL, O_NONBLOCK);
+        // A test that reads from `peer` what never comes then fails instead of hanging.
+        const timeval timeout{10, 0};
+        ::setsockopt(peer.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     }
 }
 

@@ -9,8 +9,8 @@
 
 namespace vhostd::testing {
 
-// A connected unix stream socketpair: `peer` blocking (the test's end), `ours` non-blocking
-// (the end the code under test reads).
+// A connected unix stream socketpair: `peer` blocking with a 10 s receive timeout (the test's
+// end), `ours` non-blocking (the end the code under test reads).
 struct SocketPair {
     SocketPair();
     UniqueFd peer;
