@@ -21,6 +21,8 @@
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
 #include "fuzz_check.hpp"
+#include "fuzz_input.hpp"
+#include "hostile_fds.hpp"
 #include "support/vfio_user_fakes.hpp"
 #include "vfio_user/session.hpp"
 
@@ -34,44 +36,7 @@ using vfio_user::testing::make_command_with;
 
 constexpr size_t kRegionSize = 64 * 1024;
 
-class Input {
-  public:
-    Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-    [[nodiscard]] bool empty() const { return pos_ >= size_; }
-    uint8_t byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-    uint16_t u16() { return static_cast<uint16_t>(byte() | (byte() << 8)); }
-    uint32_t u32() { return u16() | (static_cast<uint32_t>(u16()) << 16); }
-    uint64_t u64() { return u32() | (static_cast<uint64_t>(u32()) << 32); }
-    std::vector<std::byte> bytes(size_t n) {
-        std::vector<std::byte> out(n);
-        for (auto& b : out) {
-            b = std::byte{byte()};
-        }
-        return out;
-    }
-    // A value near the edges that matter more often than a uniform one would be.
-    uint64_t interesting(uint64_t limit) {
-        switch (byte() % 6) {
-            case 0:
-                return 0;
-            case 1:
-                return limit;
-            case 2:
-                return limit - 1;
-            case 3:
-                return ~0ULL - byte();
-            case 4:
-                return u64();
-            default:
-                return u32() % (limit + 1);
-        }
-    }
-
-  private:
-    const uint8_t* data_;
-    size_t size_;
-    size_t pos_ = 0;
-};
+using Input = FuzzInput;
 
 struct Harness {
     FakeFunction function;
@@ -155,44 +120,14 @@ struct Harness {
     }
 };
 
-// An fd of a kind a hostile client might pass where an eventfd or a memfd belongs.
+constexpr FdMenu kFdMenu{.memfd_size = kRegionSize, .maybe_sealed = true};
+
 UniqueFd any_fd(Input& in) {
-    int pair[2] = {-1, -1};
-    switch (in.byte() % 7) {
-        case 0:
-            return vfio_user::testing::make_memfd(kRegionSize, in.byte() & 1);
-        case 1:
-            return UniqueFd(::eventfd(0, EFD_CLOEXEC));  // blocking
-        case 2:
-            if (::pipe2(pair, O_CLOEXEC) != 0) {
-                return UniqueFd();
-            }
-            ::close(pair[1]);
-            return UniqueFd(pair[0]);
-        case 3:
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-                return UniqueFd();
-            }
-            ::close(pair[1]);
-            return UniqueFd(pair[0]);
-        case 4:
-            return UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
-        default:
-            if (auto e = make_event_fd()) {
-                return std::move(*e);
-            }
-            return UniqueFd();
-    }
+    return hostile_fd(in, kFdMenu);
 }
 
 std::vector<UniqueFd> make_fds(Input& in, size_t count) {
-    std::vector<UniqueFd> fds;
-    for (size_t i = 0; i < count; ++i) {
-        if (auto fd = any_fd(in)) {
-            fds.push_back(std::move(fd));
-        }
-    }
-    return fds;
+    return hostile_fds(in, count, kFdMenu);
 }
 
 uint32_t header_flags(Input& in) {

@@ -19,6 +19,8 @@
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
 #include "fuzz_check.hpp"
+#include "fuzz_input.hpp"
+#include "hostile_fds.hpp"
 #include "spec/virtio.hpp"
 #include "support/vhost_user_fakes.hpp"
 #include "vhost_user/session.hpp"
@@ -33,24 +35,7 @@ using vhost_user::testing::FakeQueueControl;
 constexpr uint64_t kUva = 0x7f0000000000;
 constexpr size_t kRegionSize = 64 * 1024;
 
-class Input {
-  public:
-    Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-    [[nodiscard]] bool empty() const { return pos_ >= size_; }
-    uint8_t byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-    uint16_t u16() { return static_cast<uint16_t>(byte() | (byte() << 8)); }
-    uint32_t u32() { return u16() | (static_cast<uint32_t>(u16()) << 16); }
-    uint64_t u64() { return u32() | (static_cast<uint64_t>(u32()) << 32); }
-    void bytes(std::byte* out, size_t n) {
-        for (size_t i = 0; i < n; ++i)
-            out[i] = std::byte{byte()};
-    }
-
-  private:
-    const uint8_t* data_;
-    size_t size_;
-    size_t pos_ = 0;
-};
+using Input = FuzzInput;
 
 // True if [p, p + len) lies inside one region of `memory`.
 bool inside(const guest_memory::GuestMemory& memory, const void* p, uint64_t len) {
@@ -140,48 +125,14 @@ struct Harness {
     bool close_requested = false;
 };
 
-// An fd of a kind a hostile frontend might pass where an eventfd or a memfd belongs.
+constexpr FdMenu kFdMenu{.memfd_size = kRegionSize, .either_pipe_end = true};
+
 UniqueFd any_fd(Input& in) {
-    int pair[2] = {-1, -1};
-    switch (in.byte() % 8) {
-        case 0:
-            return vhost_user::testing::make_memfd(kRegionSize);
-        case 1:
-            return UniqueFd(::eventfd(0, EFD_CLOEXEC));  // blocking
-        case 2:
-        case 3:
-            if (::pipe2(pair, O_CLOEXEC) != 0) {
-                return UniqueFd();
-            }
-            {
-                UniqueFd keep(pair[in.byte() & 1]);
-                ::close(pair[keep.get() == pair[0] ? 1 : 0]);
-                return keep;
-            }
-        case 4:
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-                return UniqueFd();
-            }
-            ::close(pair[1]);
-            return UniqueFd(pair[0]);
-        case 5:
-            return UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
-        default:
-            if (auto e = make_event_fd()) {
-                return std::move(*e);
-            }
-            return UniqueFd();
-    }
+    return hostile_fd(in, kFdMenu);
 }
 
 std::vector<UniqueFd> make_fds(Input& in, size_t count) {
-    std::vector<UniqueFd> fds;
-    for (size_t i = 0; i < count; ++i) {
-        if (auto fd = any_fd(in)) {
-            fds.push_back(std::move(fd));
-        }
-    }
-    return fds;
+    return hostile_fds(in, count, kFdMenu);
 }
 
 Message raw_request(Input& in) {
@@ -190,7 +141,7 @@ Message raw_request(Input& in) {
     m.header.request = code < 48 ? code : in.u32();
     m.header.flags = kVersion | ((in.byte() & 1) ? kFlagNeedReply : 0);
     m.header.size = in.u16() % (kMaxPayloadSize + 1);
-    in.bytes(m.payload.data(), m.header.size);
+    in.fill(std::span(m.payload).first(m.header.size));
     m.fds = make_fds(in, in.byte() % 10);
     return m;
 }

@@ -14,6 +14,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "frontend/client_socket.hpp"
 #include "spec/vhost_user.hpp"
 
 namespace vhostd::frontend {
@@ -92,23 +93,18 @@ class Connection {
     // if it sends something instead.
     Result<void> wait_closed(std::chrono::milliseconds timeout);
 
-    [[nodiscard]] int fd() const { return socket_.get(); }
+    [[nodiscard]] int fd() const { return socket_.fd(); }
     [[nodiscard]] bool connected() const { return socket_.valid(); }
-    void close() { socket_.reset(); }
+    void close() { socket_.close(); }
 
   private:
-    using Clock = std::chrono::steady_clock;
+    using Clock = ClientSocket::Clock;
 
     Connection(UniqueFd socket, const Options& options)
-        : socket_(std::move(socket)), options_(options) {}
+        : socket_(std::move(socket), {"vhost-user", "vhost-user back-end"}, options.timeout),
+          options_(options) {}
 
-    Result<void> wait_ready(short events, Clock::time_point deadline);
-    Result<void> send_all(std::span<const std::byte> head, std::span<const std::byte> body,
-                          std::span<const int> fds);
-    Result<void> receive_exact(std::byte* dst, size_t len, std::vector<UniqueFd>* fds,
-                               Clock::time_point deadline);
-
-    UniqueFd socket_;
+    ClientSocket socket_;
     Options options_;
     bool reply_ack_ = false;
 };

@@ -15,6 +15,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "frontend/client_socket.hpp"
 #include "spec/vfio_user.hpp"
 
 namespace vhostd::frontend {
@@ -91,25 +92,26 @@ class VfioUserChannel {
     // True if no message is waiting to be read right now.
     [[nodiscard]] bool nothing_pending() const;
 
-    [[nodiscard]] int fd() const { return socket_.get(); }
+    [[nodiscard]] int fd() const { return socket_.fd(); }
     [[nodiscard]] bool connected() const { return socket_.valid(); }
-    void close() { socket_.reset(); }
+    void close() { socket_.close(); }
     [[nodiscard]] const Options& options() const { return options_; }
     void set_max_message_size(size_t size) { options_.max_message_size = size; }
 
   private:
-    using Clock = std::chrono::steady_clock;
+    using Clock = ClientSocket::Clock;
 
     VfioUserChannel(UniqueFd socket, const Options& options)
-        : socket_(std::move(socket)), options_(options) {}
+        : socket_(std::move(socket), {"vfio-user", "vfio-user server"}, options.timeout),
+          options_(options) {}
 
-    Result<void> wait_ready(short events, Clock::time_point deadline);
     Result<void> send_all(std::span<const std::byte> head, std::span<const std::byte> body,
                           std::span<const int> fds);
+    // A receive that fails on the stream itself (too many fds, EOF) closes the connection.
     Result<void> receive_exact(std::byte* dst, size_t len, std::vector<UniqueFd>* fds,
                                Clock::time_point deadline);
 
-    UniqueFd socket_;
+    ClientSocket socket_;
     Options options_;
     uint16_t next_id_ = 0;
 };

@@ -20,20 +20,7 @@ using testing::make_command_with;
 using testing::send_bytes;
 using Status = MessageReader::Status;
 
-struct SocketPair {
-    UniqueFd client;  // blocking
-    UniqueFd server;  // non-blocking
-    SocketPair() {
-        int fds[2];
-        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-        client.reset(fds[0]);
-        server.reset(fds[1]);
-        ::fcntl(server.get(), F_SETFL, O_NONBLOCK);
-        // A bug then fails the test instead of hanging it.
-        const timeval timeout{10, 0};
-        ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    }
-};
+using vhostd::testing::SocketPair;
 
 std::vector<UniqueFd> eventfds(size_t n) {
     std::vector<UniqueFd> fds;
@@ -59,18 +46,18 @@ TEST(VfioUserMessageReader, ReadsAWholeCommandWithItsFds) {
     SocketPair p;
     MessageReader reader;
     Message out;
-    EXPECT_EQ(reader.read(p.server.get(), out), Status::would_block);
+    EXPECT_EQ(reader.read(p.ours.get(), out), Status::would_block);
     auto fds = eventfds(2);
     const auto m = make_command_with(Command::device_set_irqs, IrqSet{20, 0, 2, 0, 2}, {}, 0, 99);
-    ASSERT_TRUE(send_bytes(p.client.get(), encode(m), raw(fds)));
-    ASSERT_EQ(reader.read(p.server.get(), out), Status::message);
+    ASSERT_TRUE(send_bytes(p.peer.get(), encode(m), raw(fds)));
+    ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
     EXPECT_EQ(out.command(), Command::device_set_irqs);
     EXPECT_EQ(out.header.msg_id, 99);
     EXPECT_EQ(out.payload.size(), sizeof(IrqSet));
     ASSERT_EQ(out.fds.size(), 2U);
     EXPECT_FALSE(out.fds_truncated);
     EXPECT_TRUE(::fcntl(out.fds[0].get(), F_GETFD) & FD_CLOEXEC);
-    EXPECT_EQ(reader.read(p.server.get(), out), Status::would_block);
+    EXPECT_EQ(reader.read(p.ours.get(), out), Status::would_block);
 }
 
 TEST(VfioUserMessageReader, ReassemblesACommandSentByteByByte) {
@@ -83,8 +70,8 @@ TEST(VfioUserMessageReader, ReassemblesACommandSentByteByByte) {
         Message out;
         for (size_t i = 0; i < bytes.size(); ++i) {
             const auto fds = i == fd_byte ? raw(fd) : std::vector<int>{};
-            ASSERT_TRUE(send_bytes(p.client.get(), std::span(bytes).subspan(i, 1), fds));
-            const auto status = reader.read(p.server.get(), out);
+            ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).subspan(i, 1), fds));
+            const auto status = reader.read(p.ours.get(), out);
             ASSERT_TRUE(status);
             if (i + 1 < bytes.size()) {
                 EXPECT_EQ(*status, Status::would_block);
@@ -105,13 +92,13 @@ TEST(VfioUserMessageReader, FdsStayWithTheirOwnMessage) {
     const auto first = encode(make_command(Command::device_reset));
     const auto second = encode(make_command(Command::device_reset, {}, {}, 0, 8));
     auto fd = eventfds(1);
-    ASSERT_TRUE(send_bytes(p.client.get(), first));
-    ASSERT_TRUE(send_bytes(p.client.get(), second, raw(fd)));
+    ASSERT_TRUE(send_bytes(p.peer.get(), first));
+    ASSERT_TRUE(send_bytes(p.peer.get(), second, raw(fd)));
     Message out;
-    ASSERT_EQ(reader.read(p.server.get(), out), Status::message);
+    ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
     EXPECT_EQ(out.header.msg_id, 7);
     EXPECT_TRUE(out.fds.empty());
-    ASSERT_EQ(reader.read(p.server.get(), out), Status::message);
+    ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
     EXPECT_EQ(out.header.msg_id, 8);
     EXPECT_EQ(out.fds.size(), 1U);
 }
@@ -128,9 +115,9 @@ TEST(VfioUserMessageReader, HeadersThatLoseTheFramingAreErrors) {
     for (const Header& h : bad) {
         SocketPair p;
         MessageReader reader;
-        ASSERT_TRUE(send_bytes(p.client.get(), std::as_bytes(std::span(&h, 1))));
+        ASSERT_TRUE(send_bytes(p.peer.get(), std::as_bytes(std::span(&h, 1))));
         Message out;
-        const auto status = reader.read(p.server.get(), out);
+        const auto status = reader.read(p.ours.get(), out);
         ASSERT_FALSE(status) << h.msg_size << " " << h.flags;
         EXPECT_EQ(status.error().code, EPROTO);
     }
@@ -151,10 +138,10 @@ TEST(VfioUserMessageReader, TheLargestWriteIsAccepted) {
     while (*status != Status::message) {
         const size_t n = std::min<size_t>(64 * 1024, bytes.size() - sent);
         if (n != 0) {
-            ASSERT_TRUE(send_bytes(p.client.get(), std::span(bytes).subspan(sent, n)));
+            ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).subspan(sent, n)));
             sent += n;
         }
-        status = reader.read(p.server.get(), out);
+        status = reader.read(p.ours.get(), out);
         ASSERT_TRUE(status);
         ASSERT_TRUE(n != 0 || *status == Status::message);
     }
@@ -168,18 +155,18 @@ TEST(VfioUserMessageReader, FdsBeyondTheLimitAreClosedAndTheMessageMarked) {
         MessageReader reader;
         auto fds = eventfds(kMaxMsgFds + 1);
         ASSERT_TRUE(
-            send_bytes(p.client.get(), encode(make_command(Command::device_reset)), raw(fds)));
+            send_bytes(p.peer.get(), encode(make_command(Command::device_reset)), raw(fds)));
         Message out;
-        ASSERT_EQ(reader.read(p.server.get(), out), Status::message);
+        ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
         EXPECT_TRUE(out.fds_truncated);
         EXPECT_EQ(out.fds.size(), kMaxMsgFds);
         // The same over several pieces of one message.
         const auto bytes = encode(make_command_with(Command::device_reset, uint64_t{0}));
         auto more = eventfds(10);
-        ASSERT_TRUE(send_bytes(p.client.get(), std::span(bytes).first(8), raw(more)));
-        ASSERT_TRUE(send_bytes(p.client.get(), std::span(bytes).subspan(8), raw(more)));
+        ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).first(8), raw(more)));
+        ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).subspan(8), raw(more)));
         Message second;
-        ASSERT_EQ(reader.read(p.server.get(), second), Status::message);
+        ASSERT_EQ(reader.read(p.ours.get(), second), Status::message);
         EXPECT_TRUE(second.fds_truncated);
         EXPECT_EQ(second.fds.size(), kMaxMsgFds);
     }
@@ -193,10 +180,10 @@ TEST(VfioUserMessageReader, EofMidMessageDropsItAndItsFds) {
         MessageReader reader;
         auto fd = eventfds(1);
         const auto bytes = encode(make_command_with(Command::dma_map, DmaMap{32, 3, 0, 0, 4096}));
-        ASSERT_TRUE(send_bytes(p.client.get(), std::span(bytes).first(cut), raw(fd)));
-        p.client.reset();
+        ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).first(cut), raw(fd)));
+        p.peer.reset();
         Message out;
-        EXPECT_EQ(reader.read(p.server.get(), out), Status::closed);
+        EXPECT_EQ(reader.read(p.ours.get(), out), Status::closed);
         EXPECT_FALSE(reader.mid_message());
     }
     EXPECT_EQ(count_open_fds(), before);
@@ -243,17 +230,17 @@ TEST(VfioUserMessageWriter, EachReplysFdsArriveWithItsHeader) {
     with_fd.fds = eventfds(1);
     writer.enqueue(make_reply(request, std::move(with_fd)));
     writer.enqueue(make_error_reply(request, ENOENT));
-    ASSERT_TRUE(writer.flush(p.server.get()));
+    ASSERT_TRUE(writer.flush(p.ours.get()));
     EXPECT_FALSE(writer.pending());
 
-    const Message first = client_read(p.client.get());
+    const Message first = client_read(p.peer.get());
     EXPECT_EQ(first.header.flags, kTypeReply);
     EXPECT_EQ(first.payload.size(), 8U);
     EXPECT_TRUE(first.fds.empty());
-    const Message second = client_read(p.client.get());
+    const Message second = client_read(p.peer.get());
     EXPECT_EQ(second.payload.size(), 4U);
     EXPECT_EQ(second.fds.size(), 1U);
-    const Message third = client_read(p.client.get());
+    const Message third = client_read(p.peer.get());
     EXPECT_EQ(third.header.flags, kTypeReply | kFlagError);
     EXPECT_EQ(third.header.error_no, static_cast<uint32_t>(ENOENT));
     EXPECT_EQ(third.header.msg_size, sizeof(Header));
@@ -272,13 +259,13 @@ TEST(VfioUserMessageWriter, KeepsWhatTheSocketCannotTakeAndItsFds) {
         }
         writer.enqueue(make_reply(request, std::move(reply)));
     }
-    ASSERT_TRUE(writer.flush(p.server.get()));
+    ASSERT_TRUE(writer.flush(p.ours.get()));
     EXPECT_TRUE(writer.pending());  // 1 MiB does not fit in a socket buffer
     for (int i = 0; i < kReplies; ++i) {
-        const Message m = client_read(p.client.get());
+        const Message m = client_read(p.peer.get());
         EXPECT_EQ(m.payload.size(), 16U * 1024);
         EXPECT_EQ(m.fds.size(), i % 3 == 0 ? 1U : 0U) << i;
-        ASSERT_TRUE(writer.flush(p.server.get()));
+        ASSERT_TRUE(writer.flush(p.ours.get()));
     }
     EXPECT_FALSE(writer.pending());
 }

@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include "uds/fd_transfer.hpp"
+
 namespace vhostd::vfio_user {
 
 void MessageWriter::enqueue(Message message) {
@@ -24,26 +26,11 @@ Result<void> MessageWriter::flush(int fd) {
         } else if (with_fds && marks_.size() > 1) {
             end = marks_[1].offset;
         }
-        iovec iov{buffer_.data() + sent_, end - sent_};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxMsgFds)] = {};
-        if (with_fds) {
-            const auto& fds = marks_.front().fds;
-            msg.msg_control = control;
-            msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-            cmsghdr* c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-            for (size_t i = 0; i < fds.size(); ++i) {
-                const int raw = fds[i].get();
-                std::memcpy(CMSG_DATA(c) + i * sizeof(int), &raw, sizeof(int));
-            }
-        }
-        // MSG_NOSIGNAL: a client that went away is an error value, not a SIGPIPE.
-        const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        // MSG_NOSIGNAL (always): a client that went away is an error value, not a SIGPIPE.
+        const ssize_t n = uds::send_with_fds(
+            fd, std::span(buffer_.data() + sent_, end - sent_),
+            with_fds ? std::span<const UniqueFd>(marks_.front().fds) : std::span<const UniqueFd>(),
+            MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;

@@ -35,7 +35,7 @@ ServerCapabilities Session::server_capabilities() {
 }
 
 void Session::handle(Message request, Done done) {
-    if (busy() || disconnecting_) {
+    if (busy() || teardown_.requested()) {
         // A caller bug, not a client's: refuse rather than interleave two commands.
         LOG_ERROR(vfio_user, "{}: {} handed over while the session cannot take it", options_.name,
                   request.name());
@@ -91,7 +91,7 @@ void Session::finish(Result<Reply> outcome) {
         }
     }
     current.done(std::move(response));
-    if (disconnecting_ && !busy() && !tearing_down_) {
+    if (teardown_.due(busy())) {
         begin_teardown();
     }
 }
@@ -209,31 +209,14 @@ Result<Session::Step> Session::device_reset(const Message& m) {
 }
 
 void Session::disconnect(std::move_only_function<void()> done) {
-    if (torn_down_) {
-        done();
-        return;
-    }
-    if (disconnect_done_) {
-        disconnect_done_ = [first = std::move(disconnect_done_),
-                            second = std::move(done)]() mutable {
-            first();
-            second();
-        };
-        return;
-    }
-    disconnect_done_ = std::move(done);
-    if (disconnecting_) {
-        return;
-    }
-    disconnecting_ = true;
     // A command waiting for the function finishes first (finish() then starts the teardown).
-    if (!busy()) {
+    if (teardown_.request(std::move(done), busy())) {
         begin_teardown();
     }
 }
 
 void Session::begin_teardown() {
-    tearing_down_ = true;
+    teardown_.begin();
     const std::weak_ptr<Session*> self(self_);
     // Reset first (queues stop while their memory is still there), then take the memory away;
     // the mappings and their fds go when the function drops its last snapshot.
@@ -252,11 +235,7 @@ void Session::begin_teardown() {
             Session* s = *still;
             s->negotiated_ = false;
             s->client_ = ClientCapabilities{};
-            s->torn_down_ = true;
-            auto finished = std::exchange(s->disconnect_done_, nullptr);
-            if (finished) {
-                finished();
-            }
+            s->teardown_.finish();
         });
     });
 }

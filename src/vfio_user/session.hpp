@@ -18,6 +18,7 @@
 #include "base/error.hpp"
 #include "guest_memory/guest_memory.hpp"
 #include "pci/function.hpp"
+#include "uds/teardown.hpp"
 #include "vfio_user/capabilities.hpp"
 #include "vfio_user/dma_table.hpp"
 #include "vfio_user/message.hpp"
@@ -98,10 +99,7 @@ class Session {
     Reply pending_reply_;       // the reply of the command waiting for the function
     bool close_after_ = false;  // the command in progress ends the connection
 
-    bool disconnecting_ = false;  // disconnect() called
-    bool tearing_down_ = false;
-    bool torn_down_ = false;
-    std::move_only_function<void()> disconnect_done_;
+    uds::Teardown teardown_;  // disconnect() calls and the teardown they start
 
     // Function callbacks hold a weak reference: a session destroyed while one is outstanding
     // (only if its owner skips disconnect()) ignores it instead of touching freed memory.

@@ -1,90 +1,35 @@
-// Connection: one frontend's socket on the control reactor. Reads messages, hands them to the
-// session one at a time (reading pauses while a request waits for queues to drain), writes the
-// replies without ever blocking, and closes on EOF, socket errors and protocol violations.
+// Connection: one frontend's socket on the control reactor (uds::Connection; this file is what
+// vhost-user puts into it: the session, the message I/O, SET_OWNER as the handshake that ends
+// the connect deadline). A reply still queued when the connection closes is dropped: a failed
+// request the frontend expects no reply to closes it.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
+#include <string_view>
 
-#include "base/error.hpp"
-#include "base/unique_fd.hpp"
-#include "reactor/reactor.hpp"
+#include "base/log.hpp"
+#include "uds/connection.hpp"
 #include "vhost_user/message_reader.hpp"
 #include "vhost_user/message_writer.hpp"
 #include "vhost_user/session.hpp"
 
 namespace vhostd::vhost_user {
 
-struct ConnectionOptions {
-    // The frontend must have sent SET_OWNER within this time of connecting, and a message
-    // that has begun to arrive must be complete within it; else the connection is closed
-    // (a frontend that holds the controller without using it). 0: no deadline. A frontend
-    // past SET_OWNER is never cut off for being idle: QEMU connects when the VM starts and
-    // may wait for the guest driver as long as the guest likes.
-    std::chrono::milliseconds handshake_timeout{10'000};
+struct SocketTraits {
+    using Session = vhost_user::Session;
+    using Reader = MessageReader;
+    using Writer = MessageWriter;
+    static constexpr log::Component kLog = log::Component::vhost_user;
+    static constexpr std::string_view kPeer = "frontend";
+    static constexpr std::string_view kNoHandshake = "no SET_OWNER";
+    static constexpr bool kReplyBeforeClose = false;
+    static constexpr std::string_view kListening = "listening for a vhost-user frontend";
+    static constexpr std::string_view kSessionEnded = "queues stopped, memory released";
+    static bool handshake_done(const Session& session) { return session.owned(); }
 };
 
-class Connection {
-  public:
-    using Closed = std::move_only_function<void()>;
-    using Options = ConnectionOptions;
-
-    // Replies the frontend has not read yet beyond which we stop reading its requests: a
-    // frontend that never reads cannot make us buffer without bound.
-    static constexpr size_t kMaxUnsentBytes = 64 * 1024;
-
-    // Starts watching `socket` (non-blocking, connected). `on_closed` runs once when the
-    // connection ends by itself (EOF, error, violation), never from inside Session::handle();
-    // the connection must outlive the session's request in progress.
-    static Result<std::unique_ptr<Connection>> create(reactor::Reactor& reactor, UniqueFd socket,
-                                                      Session& session, std::string name,
-                                                      Closed on_closed, Options options = {});
-    ~Connection();
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-
-    // Closes the socket now (server shutdown); `on_closed` is not called. A reply still due
-    // from the session is dropped.
-    void close();
-    [[nodiscard]] bool is_open() const { return socket_.valid(); }
-    // The frontend has hung up (its EOF may not have been read yet).
-    [[nodiscard]] bool peer_gone() const;
-
-  private:
-    Connection(reactor::Reactor& reactor, UniqueFd socket, Session& session, std::string name,
-               Closed on_closed, Options options);
-    // The deadline timer: cuts a handshake or a message that takes too long.
-    void check_deadlines();
-    void on_events(uint32_t events);
-    // Reads and dispatches requests while allowed, flushes replies, re-arms the watch, and
-    // closes if something asked for it.
-    void pump();
-    void on_response(Session::Response response);
-    void fail(const Error& error);
-    void finish_close();
-    [[nodiscard]] Result<void> update_watch();
-
-    reactor::Reactor& reactor_;
-    UniqueFd socket_;
-    Session& session_;
-    std::string name_;
-    Closed on_closed_;
-    MessageReader reader_;
-    MessageWriter writer_;
-    Options options_;
-    std::chrono::steady_clock::time_point connected_at_;
-    // When the message now being received began to arrive; nullopt between messages.
-    std::optional<std::chrono::steady_clock::time_point> partial_since_;
-    std::optional<reactor::Reactor::TimerId> deadline_timer_;
-    std::optional<reactor::Reactor::FdId> watch_;
-    uint32_t watched_events_ = 0;
-    bool waiting_ = false;    // a request is in the session
-    bool in_handle_ = false;  // inside Session::handle(): responses are picked up by pump()
-    bool closing_ = false;    // close at the next safe point
-};
+using ConnectionOptions = uds::ConnectionOptions;
+using Connection = uds::Connection<SocketTraits>;
 
 }  // namespace vhostd::vhost_user
+
+extern template class vhostd::uds::Connection<vhostd::vhost_user::SocketTraits>;

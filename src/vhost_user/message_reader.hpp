@@ -1,42 +1,33 @@
-// MessageReader: assembles vhost-user messages from a non-blocking stream socket. A frontend
-// may deliver a message in any number of pieces; its fds (SCM_RIGHTS) arrive with some byte of
-// it. The reader never consumes bytes past the current message, so fds cannot be attributed to
-// the wrong one, and it owns every received fd from the moment recvmsg returns.
+// MessageReader: assembles vhost-user messages from a non-blocking stream socket (uds's framed
+// reader; this file is the vhost-user header policy: the version check, the payload bound and
+// the fd limit).
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
+#include <span>
+#include <string_view>
 
 #include "base/error.hpp"
+#include "uds/framed_reader.hpp"
 #include "vhost_user/message.hpp"
 
 namespace vhostd::vhost_user {
 
-class MessageReader {
-  public:
-    enum class Status : uint8_t {
-        message,      // `out` holds a complete message
-        would_block,  // the socket has nothing more for now
-        closed,       // the peer closed the connection (a partial message is dropped)
-    };
+struct Framing {
+    using Message = vhost_user::Message;
+    static constexpr size_t kMaxFds = kMaxFdsPerMessage;
+    static constexpr size_t kMaxPayload = kMaxPayloadSize;
+    static constexpr std::string_view kSocket = "vhost-user socket";
 
-    // Reads until one message is complete, the socket would block or the peer closed. An error
-    // is a protocol violation or a socket error: the caller must close the connection.
-    [[nodiscard]] Result<Status> read(int fd, Message& out);
-
-    // True while part of a message has been received.
-    [[nodiscard]] bool mid_message() const { return header_bytes_ != 0; }
-    // Drops a partial message and closes its fds.
-    void reset();
-
-  private:
-    // One recvmsg of at most `len` bytes into `dst`, taking any fds that came with them.
-    [[nodiscard]] Result<size_t> receive(int fd, std::byte* dst, size_t len);
-    [[nodiscard]] Result<void> check_header() const;
-
-    Message partial_;
-    size_t header_bytes_ = 0;   // of the 12-byte header
-    size_t payload_bytes_ = 0;  // of header.size
+    // Spec "Header": version and payload size checks of a complete header.
+    [[nodiscard]] static Result<size_t> payload_size(const MessageHeader& header);
+    [[nodiscard]] static std::span<std::byte> payload_buffer(Message& message, size_t size) {
+        return std::span(message.payload).first(size);
+    }
+    // Spec "Message Specification": too many fds close the connection.
+    [[nodiscard]] static Result<void> fds_truncated(Message& message);
 };
+
+using MessageReader = uds::FramedReader<Framing>;
 
 }  // namespace vhostd::vhost_user

@@ -20,35 +20,25 @@ using testing::make_request_with;
 using testing::send_bytes;
 using Status = MessageReader::Status;
 
-struct SocketPair {
-    UniqueFd front;  // the frontend's end (blocking)
-    UniqueFd back;   // ours (non-blocking)
-    SocketPair() {
-        int fds[2];
-        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-        front.reset(fds[0]);
-        back.reset(fds[1]);
-        ::fcntl(back.get(), F_SETFL, O_NONBLOCK);
-    }
-};
+using vhostd::testing::SocketPair;
 
 TEST(MessageReader, ReadsAWholeMessageWithItsFds) {
     SocketPair p;
     MessageReader reader;
     Message out;
-    EXPECT_EQ(reader.read(p.back.get(), out), Status::would_block);
+    EXPECT_EQ(reader.read(p.ours.get(), out), Status::would_block);
 
     auto kick = *make_event_fd();
     const int sent[] = {kick.get()};
     auto m = make_request_with(Request::set_vring_kick, uint64_t{1});
-    ASSERT_TRUE(send_bytes(p.front.get(), encode(m), sent));
-    ASSERT_EQ(reader.read(p.back.get(), out), Status::message);
+    ASSERT_TRUE(send_bytes(p.peer.get(), encode(m), sent));
+    ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
     EXPECT_EQ(out.request(), Request::set_vring_kick);
     EXPECT_EQ(out.payload_u64().value(), 1U);
     ASSERT_EQ(out.fds.size(), 1U);
     EXPECT_NE(out.fds[0].get(), kick.get());
     EXPECT_TRUE(::fcntl(out.fds[0].get(), F_GETFD) & FD_CLOEXEC);
-    EXPECT_EQ(reader.read(p.back.get(), out), Status::would_block);
+    EXPECT_EQ(reader.read(p.ours.get(), out), Status::would_block);
 }
 
 TEST(MessageReader, ReassemblesAMessageSentByteByByte) {
@@ -62,15 +52,15 @@ TEST(MessageReader, ReassemblesAMessageSentByteByByte) {
         ASSERT_EQ(bytes.size(), 20U);
         Message out;
         for (size_t i = 0; i < bytes.size(); ++i) {
-            ASSERT_EQ(reader.read(p.back.get(), out), Status::would_block);
+            ASSERT_EQ(reader.read(p.ours.get(), out), Status::would_block);
             std::span<const int> fds;
             if (i == fd_byte) {
                 fds = sent;
             }
-            ASSERT_TRUE(send_bytes(p.front.get(), std::span(bytes).subspan(i, 1), fds));
+            ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).subspan(i, 1), fds));
             EXPECT_TRUE(i == 0 || reader.mid_message());
         }
-        ASSERT_EQ(reader.read(p.back.get(), out), Status::message);
+        ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
         EXPECT_EQ(out.payload_u64().value(), 0U);
         EXPECT_EQ(out.fds.size(), 1U);
     }
@@ -82,20 +72,20 @@ TEST(MessageReader, KeepsBackToBackMessagesApartWithTheirOwnFds) {
     auto b = *make_event_fd();
     const int fa[] = {a.get()};
     const int fb[] = {b.get(), a.get()};
-    ASSERT_TRUE(send_bytes(p.front.get(), encode(make_request(Request::get_features)), {}));
-    ASSERT_TRUE(send_bytes(p.front.get(),
+    ASSERT_TRUE(send_bytes(p.peer.get(), encode(make_request(Request::get_features)), {}));
+    ASSERT_TRUE(send_bytes(p.peer.get(),
                            encode(make_request_with(Request::set_vring_kick, uint64_t{0})), fa));
-    ASSERT_TRUE(send_bytes(p.front.get(),
+    ASSERT_TRUE(send_bytes(p.peer.get(),
                            encode(make_request_with(Request::set_vring_call, uint64_t{1})), fb));
     MessageReader reader;
     Message out;
-    ASSERT_EQ(reader.read(p.back.get(), out), Status::message);
+    ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
     EXPECT_EQ(out.request(), Request::get_features);
     EXPECT_TRUE(out.fds.empty());
-    ASSERT_EQ(reader.read(p.back.get(), out), Status::message);
+    ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
     EXPECT_EQ(out.request(), Request::set_vring_kick);
     EXPECT_EQ(out.fds.size(), 1U);
-    ASSERT_EQ(reader.read(p.back.get(), out), Status::message);
+    ASSERT_EQ(reader.read(p.ours.get(), out), Status::message);
     EXPECT_EQ(out.request(), Request::set_vring_call);
     EXPECT_EQ(out.fds.size(), 2U);
 }
@@ -104,10 +94,10 @@ TEST(MessageReader, RejectsWrongVersionBits) {
     for (uint32_t flags : {0U, 2U, 3U, kFlagNeedReply}) {
         SocketPair p;
         ASSERT_TRUE(
-            send_bytes(p.front.get(), encode(make_request(Request::get_features, {}, {}, flags))));
+            send_bytes(p.peer.get(), encode(make_request(Request::get_features, {}, {}, flags))));
         MessageReader reader;
         Message out;
-        auto r = reader.read(p.back.get(), out);
+        auto r = reader.read(p.ours.get(), out);
         ASSERT_FALSE(r) << flags;
         EXPECT_EQ(r.error().code, EPROTO);
     }
@@ -117,17 +107,17 @@ TEST(MessageReader, RejectsOversizedPayloadsFromTheHeaderAlone) {
     SocketPair p;
     MessageHeader header{static_cast<uint32_t>(Request::set_mem_table), kVersion,
                          static_cast<uint32_t>(kMaxPayloadSize + 1)};
-    ASSERT_TRUE(send_bytes(p.front.get(), std::as_bytes(std::span(&header, 1))));
+    ASSERT_TRUE(send_bytes(p.peer.get(), std::as_bytes(std::span(&header, 1))));
     MessageReader reader;
     Message out;
-    auto r = reader.read(p.back.get(), out);
+    auto r = reader.read(p.ours.get(), out);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, EPROTO);
     header.size = 0xffffffff;
     SocketPair q;
-    ASSERT_TRUE(send_bytes(q.front.get(), std::as_bytes(std::span(&header, 1))));
+    ASSERT_TRUE(send_bytes(q.peer.get(), std::as_bytes(std::span(&header, 1))));
     MessageReader reader2;
-    EXPECT_FALSE(reader2.read(q.back.get(), out));
+    EXPECT_FALSE(reader2.read(q.ours.get(), out));
 }
 
 TEST(MessageReader, RejectsTooManyFdsWithoutLeakingThem) {
@@ -140,10 +130,10 @@ TEST(MessageReader, RejectsTooManyFdsWithoutLeakingThem) {
             owned.push_back(*make_event_fd());
             fds.push_back(owned.back().get());
         }
-        ASSERT_TRUE(send_bytes(p.front.get(), encode(make_request(Request::set_mem_table)), fds));
+        ASSERT_TRUE(send_bytes(p.peer.get(), encode(make_request(Request::set_mem_table)), fds));
         MessageReader reader;
         Message out;
-        auto r = reader.read(p.back.get(), out);
+        auto r = reader.read(p.ours.get(), out);
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error().code, EPROTO);
     }
@@ -161,13 +151,12 @@ TEST(MessageReader, FdsSpreadOverSeveralPiecesCountTogether) {
             fds.push_back(owned.back().get());
         }
         const auto bytes = encode(make_request_with(Request::set_features, uint64_t{0}));
-        ASSERT_TRUE(send_bytes(p.front.get(), std::span(bytes).first(4), fds));
+        ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).first(4), fds));
         MessageReader reader;
         Message out;
-        ASSERT_EQ(reader.read(p.back.get(), out), Status::would_block);
-        ASSERT_TRUE(
-            send_bytes(p.front.get(), std::span(bytes).subspan(4), std::span(fds).first(1)));
-        auto r = reader.read(p.back.get(), out);
+        ASSERT_EQ(reader.read(p.ours.get(), out), Status::would_block);
+        ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).subspan(4), std::span(fds).first(1)));
+        auto r = reader.read(p.ours.get(), out);
         ASSERT_FALSE(r);  // nine in total
     }
     EXPECT_EQ(count_open_fds(), before);
@@ -180,11 +169,11 @@ TEST(MessageReader, EofMidMessageClosesAndDropsItsFds) {
         auto kick = *make_event_fd();
         const int sent[] = {kick.get()};
         const auto bytes = encode(make_request_with(Request::set_vring_kick, uint64_t{0}));
-        ASSERT_TRUE(send_bytes(p.front.get(), std::span(bytes).first(15), sent));
-        p.front.reset();
+        ASSERT_TRUE(send_bytes(p.peer.get(), std::span(bytes).first(15), sent));
+        p.peer.reset();
         MessageReader reader;
         Message out;
-        EXPECT_EQ(reader.read(p.back.get(), out), Status::closed);
+        EXPECT_EQ(reader.read(p.ours.get(), out), Status::closed);
         EXPECT_FALSE(reader.mid_message());
     }
     EXPECT_EQ(count_open_fds(), before);
@@ -193,25 +182,25 @@ TEST(MessageReader, EofMidMessageClosesAndDropsItsFds) {
 TEST(MessageWriter, BuffersWhatTheSocketCannotTakeAndFlushesLater) {
     SocketPair p;
     int small = 4096;
-    ::setsockopt(p.back.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    ::setsockopt(p.ours.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
     MessageWriter writer;
     constexpr int kReplies = 2000;
     for (int i = 0; i < kReplies; ++i) {
         writer.enqueue(Message::reply_u64(Request::get_features, i));
     }
-    ASSERT_TRUE(writer.flush(p.back.get()));
+    ASSERT_TRUE(writer.flush(p.ours.get()));
     EXPECT_TRUE(writer.pending());  // the socket buffer is full: no blocking
 
     std::vector<std::byte> received;
     const size_t total = kReplies * (sizeof(MessageHeader) + 8);
     while (received.size() < total) {
         std::byte buf[4096];
-        const ssize_t n = ::recv(p.front.get(), buf, sizeof(buf), MSG_DONTWAIT);
+        const ssize_t n = ::recv(p.peer.get(), buf, sizeof(buf), MSG_DONTWAIT);
         if (n > 0) {
             received.insert(received.end(), buf, buf + n);
         } else {
             ASSERT_TRUE(writer.pending());
-            ASSERT_TRUE(writer.flush(p.back.get()));
+            ASSERT_TRUE(writer.flush(p.ours.get()));
         }
     }
     EXPECT_FALSE(writer.pending());
@@ -234,7 +223,7 @@ TEST(MessageWriter, ReplyFdsTravelWithTheirMessageOnly) {
     with_fd.fds.push_back(std::move(*make_event_fd()));
     writer.enqueue(std::move(with_fd));
     writer.enqueue(Message::reply_u64(Request::get_features, 3));
-    ASSERT_TRUE(writer.flush(p.back.get()));
+    ASSERT_TRUE(writer.flush(p.ours.get()));
     EXPECT_FALSE(writer.pending());
     // Three messages of 20 bytes; the fd arrives with the second one's first byte.
     for (int i = 0; i < 3; ++i) {
@@ -246,7 +235,7 @@ TEST(MessageWriter, ReplyFdsTravelWithTheirMessageOnly) {
         msg.msg_iovlen = 1;
         msg.msg_control = control;
         msg.msg_controllen = sizeof(control);
-        ASSERT_EQ(::recvmsg(p.front.get(), &msg, MSG_WAITALL), 20);
+        ASSERT_EQ(::recvmsg(p.peer.get(), &msg, MSG_WAITALL), 20);
         const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
         if (i == 1) {
             ASSERT_NE(cmsg, nullptr);
@@ -266,10 +255,10 @@ TEST(MessageWriter, ReplyFdsTravelWithTheirMessageOnly) {
 
 TEST(MessageWriter, ReportsADeadPeer) {
     SocketPair p;
-    p.front.reset();
+    p.peer.reset();
     MessageWriter writer;
     writer.enqueue(Message::reply_u64(Request::get_features, 1));
-    EXPECT_FALSE(writer.flush(p.back.get()));  // EPIPE, and no SIGPIPE
+    EXPECT_FALSE(writer.flush(p.ours.get()));  // EPIPE, and no SIGPIPE
 }
 
 }  // namespace

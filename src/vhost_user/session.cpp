@@ -93,7 +93,7 @@ Session::Step Session::after_stopping(std::vector<uint16_t> rings, Continuation 
 }
 
 void Session::handle(Message request, Done done) {
-    if (busy() || disconnecting_) {
+    if (busy() || teardown_.requested()) {
         // A caller bug, not a frontend's: refuse rather than interleave two requests.
         LOG_ERROR(vhost_user, "{}: {} handed over while the session cannot take it", options_.name,
                   request.name());
@@ -155,7 +155,7 @@ void Session::finish(Outcome outcome) {
                         response.close ? "; closing the connection" : "");
     }
     current.done(std::move(response));
-    if (disconnecting_ && !busy() && !tearing_down_) {
+    if (teardown_.due(busy())) {
         begin_teardown();
     }
 }
@@ -466,31 +466,14 @@ void Session::queue_broken(uint16_t index) {
 }
 
 void Session::disconnect(std::move_only_function<void()> done) {
-    if (torn_down_) {
-        done();
-        return;
-    }
-    if (disconnect_done_) {
-        disconnect_done_ = [first = std::move(disconnect_done_),
-                            second = std::move(done)]() mutable {
-            first();
-            second();
-        };
-        return;
-    }
-    disconnect_done_ = std::move(done);
-    if (disconnecting_) {
-        return;
-    }
-    disconnecting_ = true;
     // A request waiting for queues finishes first (finish() then starts the teardown).
-    if (!busy()) {
+    if (teardown_.request(std::move(done), busy())) {
         begin_teardown();
     }
 }
 
 void Session::begin_teardown() {
-    tearing_down_ = true;
+    teardown_.begin();
     stop_rings(running_rings(), [this] {
         for (Vring& ring : vrings_) {
             ring.reset();
@@ -505,12 +488,7 @@ void Session::begin_teardown() {
         log_.reset();
         log_call_.reset();
         device_.reset();
-        torn_down_ = true;
-        auto done = std::move(disconnect_done_);
-        disconnect_done_ = nullptr;
-        if (done) {
-            done();
-        }
+        teardown_.finish();
     });
 }
 

@@ -18,6 +18,7 @@
 #include "base/error.hpp"
 #include "guest_memory/dirty_log.hpp"
 #include "guest_memory/guest_memory.hpp"
+#include "uds/teardown.hpp"
 #include "vhost_user/backend_channel.hpp"
 #include "vhost_user/message.hpp"
 #include "vhost_user/vring.hpp"
@@ -208,10 +209,7 @@ class Session {
     size_t updates_pending_ = 0;
     std::move_only_function<void()> after_updates_;
 
-    bool disconnecting_ = false;  // disconnect() called
-    bool tearing_down_ = false;   // stopping everything for good
-    bool torn_down_ = false;
-    std::move_only_function<void()> disconnect_done_;
+    uds::Teardown teardown_;  // disconnect() calls and the teardown they start
 
     // Stop callbacks hold a weak reference: a session destroyed with stops in flight (only
     // possible if its owner skips disconnect()) ignores them instead of touching freed memory.

@@ -310,7 +310,7 @@ bool Session::protocol_features_acked() const {
 bool Session::ready(uint16_t index) const {
     const Vring& ring = vrings_[index];
     // While LOG_ALL is negotiated a ring runs only with a log to mark its writes in.
-    return !tearing_down_ && ring.kicked && ring.num != 0 && ring.addr_set &&
+    return !teardown_.started() && ring.kicked && ring.num != 0 && ring.addr_set &&
            !memory_->is_empty() && (ring.enabled || !protocol_features_acked()) && !ring.broken &&
            (!logging_all() || log_ != nullptr);
 }

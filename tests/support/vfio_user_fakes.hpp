@@ -12,6 +12,7 @@
 
 #include "base/unique_fd.hpp"
 #include "pci/function.hpp"
+#include "support/socket_support.hpp"
 #include "vfio_user/message.hpp"
 
 namespace vhostd::vfio_user::testing {
@@ -84,12 +85,9 @@ Message make_command_with(Command command, const T& payload, std::vector<UniqueF
 }
 // The bytes a client writes for `message` (header and payload; fds travel separately).
 std::vector<std::byte> encode(const Message& message);
-// One sendmsg of `bytes` with `fds` attached (SCM_RIGHTS); false on error or a short write.
-bool send_bytes(int socket, std::span<const std::byte> bytes, std::span<const int> fds = {});
-
-// A memfd of `size` bytes, sealed against shrinking if `seal` (client RAM for tests).
-UniqueFd make_memfd(size_t size, bool seal = false);
-// Open fds of this process (counts /proc/self/fd).
-size_t count_open_fds();
+// Socket helpers every transport shares (support/socket_support.hpp).
+using vhostd::testing::count_open_fds;
+using vhostd::testing::make_memfd;
+using vhostd::testing::send_bytes;
 
 }  // namespace vhostd::vfio_user::testing

@@ -157,48 +157,4 @@ std::vector<std::byte> encode(const Message& message) {
     return bytes;
 }
 
-bool send_bytes(int socket, std::span<const std::byte> bytes, std::span<const int> fds) {
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 16)] = {};
-    iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (!fds.empty()) {
-        if (fds.size() > 16) {
-            return false;
-        }
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-        std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-    }
-    const ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
-    return n == static_cast<ssize_t>(bytes.size());
-}
-
-UniqueFd make_memfd(size_t size) {
-    UniqueFd fd(::memfd_create("vhostd-test-ram", MFD_CLOEXEC));
-    if (fd && ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
-        fd.reset();
-    }
-    return fd;
-}
-
-size_t count_open_fds() {
-    size_t count = 0;
-    if (DIR* dir = ::opendir("/proc/self/fd")) {
-        while (const dirent* entry = ::readdir(dir)) {
-            if (entry->d_name[0] != '.') {
-                ++count;
-            }
-        }
-        ::closedir(dir);
-        --count;  // the directory's own fd
-    }
-    return count;
-}
-
 }  // namespace vhostd::vhost_user::testing

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "support/socket_support.hpp"
 #include "vhost_user/message.hpp"
 #include "virtio/device.hpp"
 #include "virtio/queue_control.hpp"
@@ -96,12 +97,9 @@ Message make_request_with(Request request, const T& payload, std::vector<UniqueF
 
 // The bytes a frontend writes for `message` (header and payload; fds travel separately).
 std::vector<std::byte> encode(const Message& message);
-// One sendmsg of `bytes` with `fds` attached (SCM_RIGHTS); false on error or a short write.
-bool send_bytes(int socket, std::span<const std::byte> bytes, std::span<const int> fds = {});
-
-// A memfd of `size` bytes (guest RAM for tests).
-UniqueFd make_memfd(size_t size);
-// Open fds of this process (counts /proc/self/fd).
-size_t count_open_fds();
+// Socket helpers every transport shares (support/socket_support.hpp).
+using vhostd::testing::count_open_fds;
+using vhostd::testing::make_memfd;
+using vhostd::testing::send_bytes;
 
 }  // namespace vhostd::vhost_user::testing
