@@ -67,7 +67,7 @@ Result<void> BlkClient::reconnect() {
     }
     VHOSTD_TRY(set_inflight());
     VHOSTD_TRY(set_memory());
-    for (uint16_t i = 0; i < queues_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(queues_.size()); i < n; ++i) {
         // QEMU's vhost_virtqueue_stop found the back-end gone: it restarts each ring from what
         // it can know (vring_setup.hpp); the inflight region holds the rest.
         bases_[i] = reconnect_base(queues_[i].ring(), bases_[i]);
@@ -260,7 +260,7 @@ Result<void> BlkClient::start_queues() {
             bases_.push_back(initial_base(queues_.back().ring()));
         }
     }
-    for (uint16_t i = 0; i < queues_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(queues_.size()); i < n; ++i) {
         VHOSTD_TRY(start_queue(i));
     }
     if (has_protocol_feature(pf::kStatus)) {
@@ -297,7 +297,7 @@ Result<uint32_t> BlkClient::stop_queue(uint16_t index) {
 }
 
 Result<void> BlkClient::stop_queues() {
-    for (uint16_t i = 0; i < queues_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(queues_.size()); i < n; ++i) {
         VHOSTD_TRY(stop_queue(i));
     }
     return {};
@@ -316,7 +316,7 @@ Result<void> BlkClient::start_logging(const DirtyLog& log) {
     VHOSTD_TRY(connection_.call(vu::Request::set_log_base, bytes_of(desc), {&fd, 1}));
     VHOSTD_TRY(connection_.request_with(vu::Request::set_features,
                                         features_ | virtio::bit(vu::kFeatureLogAll)));
-    for (uint16_t i = 0; i < queues_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(queues_.size()); i < n; ++i) {
         VHOSTD_TRY(set_vring_addr(connection_, i, queues_[i].ring(), true));
     }
     return {};
@@ -324,7 +324,7 @@ Result<void> BlkClient::start_logging(const DirtyLog& log) {
 
 Result<void> BlkClient::stop_logging() {
     VHOSTD_TRY(connection_.request_with(vu::Request::set_features, features_));
-    for (uint16_t i = 0; i < queues_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(queues_.size()); i < n; ++i) {
         VHOSTD_TRY(set_vring_addr(connection_, i, queues_[i].ring(), false));
     }
     return {};

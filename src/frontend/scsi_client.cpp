@@ -84,7 +84,7 @@ Result<void> ScsiClient::reconnect() {
     }
     VHOSTD_TRY(set_inflight());
     VHOSTD_TRY(set_memory());
-    for (uint16_t i = 0; i < queues_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(queues_.size()); i < n; ++i) {
         bases_[i] = reconnect_base(queues_[i].ring, bases_[i]);
         VHOSTD_TRY(start_queue(i, bases_[i]));
     }
@@ -192,9 +192,9 @@ Result<uint32_t> ScsiClient::wait_slot(Queue& q, uint16_t slot) {
     const auto deadline = std::chrono::steady_clock::now() + options_.io_timeout;
     for (;;) {
         VHOSTD_TRY(harvest(q));
-        if (q.done[slot]) {
-            const uint32_t len = *q.done[slot];
-            q.done[slot].reset();
+        if (std::optional<uint32_t>& done = q.done[slot]; done) {
+            const uint32_t len = *done;
+            done.reset();
             return len;
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -345,7 +345,7 @@ Result<scsi::Event> ScsiClient::next_event(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         VHOSTD_TRY(harvest(q));
-        for (uint16_t slot = 0; slot < q.done.size(); ++slot) {
+        for (uint16_t slot = 0, n = static_cast<uint16_t>(q.done.size()); slot < n; ++slot) {
             if (q.done[slot]) {
                 q.done[slot].reset();
                 scsi::Event event;

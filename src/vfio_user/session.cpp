@@ -69,6 +69,9 @@ void Session::handle(Message request, Done done) {
 }
 
 void Session::finish(Result<Reply> outcome) {
+    if (!current_) {
+        return;  // only a request in progress finishes (busy()); a second call is a no-op
+    }
     Current current = std::move(*current_);
     current_.reset();
     const bool no_reply = (current.header.flags & kFlagNoReply) != 0;

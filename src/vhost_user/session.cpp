@@ -115,7 +115,7 @@ void Session::handle(Message request, Done done) {
         return;
     }
     if (!step->update.empty()) {
-        update_rings(step->update, std::move(step->memory), step->drain_old,
+        update_rings(step->update, step->memory, step->drain_old,
                      [this, then = std::move(step->then)]() mutable { finish(then()); });
         return;
     }
@@ -129,12 +129,15 @@ void Session::handle(Message request, Done done) {
 }
 
 void Session::finish(Outcome outcome) {
+    if (!current_) {
+        return;  // only a request in progress finishes (busy()); a second call is a no-op
+    }
     Current current = std::move(*current_);
     current_.reset();
     Response response;
     if (outcome) {
-        if (*outcome) {
-            response.reply = std::move(**outcome);
+        if (std::optional<Message>& reply = *outcome; reply) {
+            response.reply = std::move(*reply);
         } else if (current.ack) {
             response.reply = Message::reply_u64(current.request, 0);
         }

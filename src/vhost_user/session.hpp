@@ -181,8 +181,9 @@ class Session {
     void stop_rings(const std::vector<uint16_t>& rings, std::move_only_function<void()> then);
     void on_ring_stopped(uint16_t index, virtio::QueueStopResult result);
     // Hands `memory` to the running rings `rings`, then runs `then` (at once if none).
-    void update_rings(const std::vector<uint16_t>& rings, guest_memory::GuestMemory::Ptr memory,
-                      bool drain_old, std::move_only_function<void()> then);
+    void update_rings(const std::vector<uint16_t>& rings,
+                      const guest_memory::GuestMemory::Ptr& memory, bool drain_old,
+                      std::move_only_function<void()> then);
     void begin_teardown();
 
     virtio::Device& device_;

@@ -89,7 +89,7 @@ Result<Session::Step> Session::edit_memory(Result<GuestMemory::Ptr> next, bool r
     return step;
 }
 
-void Session::update_rings(const std::vector<uint16_t>& rings, GuestMemory::Ptr memory,
+void Session::update_rings(const std::vector<uint16_t>& rings, const GuestMemory::Ptr& memory,
                            bool drain_old, std::move_only_function<void()> then) {
     // Requests are serialised, so at most one batch of updates is in flight; callbacks may
     // run synchronously and the last one runs `then`.

@@ -366,7 +366,7 @@ Result<void> Session::start_if_ready(uint16_t index) {
 }
 
 void Session::start_ready_rings() {
-    for (uint16_t i = 0; i < vrings_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(vrings_.size()); i < n; ++i) {
         if (auto started = start_if_ready(i); !started) {
             LOG_RATELIMITED(vhost_user, warn, "{}: {}; it waits for a memory table that has it",
                             options_.name, started.error().describe());
@@ -376,7 +376,7 @@ void Session::start_ready_rings() {
 
 std::vector<uint16_t> Session::running_rings() const {
     std::vector<uint16_t> rings;
-    for (uint16_t i = 0; i < vrings_.size(); ++i) {
+    for (uint16_t i = 0, n = static_cast<uint16_t>(vrings_.size()); i < n; ++i) {
         if (vrings_[i].running && !vrings_[i].stopping) {
             rings.push_back(i);
         }

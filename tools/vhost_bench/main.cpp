@@ -128,6 +128,7 @@ void run_workload(const BenchOptions& o, const std::vector<Queue*>& queues, fron
     std::signal(SIGTERM, on_stop_signal);
     const uint64_t start = now_ns();
     std::vector<std::jthread> running;
+    running.reserve(pollers.size());
     for (auto& p : pollers) {
         running.emplace_back([&p, start] { p->run(start); });
     }
