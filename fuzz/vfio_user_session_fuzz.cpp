@@ -122,10 +122,6 @@ struct Harness {
 
 constexpr FdMenu kFdMenu{.memfd_size = kRegionSize, .maybe_sealed = true};
 
-UniqueFd any_fd(Input& in) {
-    return hostile_fd(in, kFdMenu);
-}
-
 std::vector<UniqueFd> make_fds(Input& in, size_t count) {
     return hostile_fds(in, count, kFdMenu);
 }
