@@ -2,7 +2,7 @@
 # Installs dependencies, builds, and runs every test: unit and integration tests (plain and
 # under AddressSanitizer + UBSan; the reactor and its mailbox under ThreadSanitizer), the layer
 # and header checks, the guest end-to-end tests under QEMU/TCG, a bounded fuzzing run of every
-# fuzz target, and the format check. This is what CI runs (.ci/run).
+# fuzz target, clang-tidy and the format check. This is what CI runs (.ci/run).
 #
 # Two full builds: the release build (g++, what users run; the guest tests, the soak and the
 # bench smoke use it) and one clang build with ASan + UBSan and libFuzzer's coverage that
@@ -37,6 +37,8 @@ if [[ ${SKIP_ASAN:-} != 1 ]]; then
     scripts/build.sh build-san -DVHOSTD_FUZZ=ON -DVHOSTD_BENCH=OFF
   step "tests under asan+ubsan" ctest --test-dir build-san -L 'unit|integration' -j "$jobs" \
     --output-on-failure
+  # clang-tidy reads the clang build's compile database (.clang-tidy; any warning fails).
+  step "clang-tidy" scripts/tidy.sh build-san
 fi
 # ThreadSanitizer over what crosses threads by design (the reactor's messages, the lock-free
 # completion mailbox, the stuck-call watchdog): only those test binaries are built.

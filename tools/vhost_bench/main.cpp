@@ -236,6 +236,7 @@ int run_blk(const BenchOptions& o) {
         return *done;
     }
     std::vector<frontend::BlkQueue*> queues;
+    queues.reserve(o.queues);
     for (uint16_t q = 0; q < o.queues; ++q) {
         queues.push_back(&client.queue(q));
     }
