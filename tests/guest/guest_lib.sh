@@ -22,3 +22,22 @@ drop_caches() {
   sync
   echo 3 >/proc/sys/vm/drop_caches
 }
+
+# The end of every verify test: no I/O error reached the guest's kernel log.
+expect_no_io_errors() {
+  step "no I/O error reached the guest"
+  errors=$(dmesg | grep -ciE 'I/O error|blk_update_request|critical medium')
+  [ "$errors" -eq 0 ] || { dmesg | grep -iE 'I/O error|blk_update_request' | tail; fail "$errors I/O errors in dmesg"; }
+  info "dmesg: no I/O errors"
+}
+
+# write_marker DEV: MARKER_SIZE random bytes at byte MARKER_OFFSET of DEV, announced with their
+# sha256 so that the host can find them in its backing file.
+write_marker() {
+  step "write the $MARKER_SIZE-byte marker at $MARKER_OFFSET for the host to check"
+  run dd if=/dev/urandom of=/tmp/marker bs="$MARKER_SIZE" count=1 iflag=fullblock status=none
+  MARKER_SHA256=$(sha256_of /tmp/marker)
+  run dd if=/tmp/marker of="$1" bs=4k seek="$MARKER_OFFSET" oflag=direct,seek_bytes conv=fsync status=none
+  run sync
+  echo "@@VHOSTD-GUEST-MARKER offset=$MARKER_OFFSET size=$MARKER_SIZE sha256=$MARKER_SHA256@@"
+}

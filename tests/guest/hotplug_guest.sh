@@ -67,21 +67,6 @@ for arg in sys.argv[2:]:
 PY
 }
 
-# Waits (up to 10 s) until vhostd has requests in flight, so that the memory change lands under
-# them; prints how many there were.
-hotplug_wait_inflight() {
-  local i stats
-  for ((i = 0; i < 100; i++)); do
-    stats=$(vhostd_rpc vhost_get_controller_stats '{"ctrlr": "vhost.0"}' 2>/dev/null || true)
-    if [[ $stats =~ \"inflight\":\ ([0-9]+) ]] && ((BASH_REMATCH[1] > 0)); then
-      echo "${BASH_REMATCH[1]}"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo 0
-}
-
 # Called while the guest runs: plugs the DIMM, then unplugs it, when the guest asks.
 hotplug_hook() {
   local out inflight
@@ -89,7 +74,7 @@ hotplug_hook() {
     idle)
       grep -q '@@VHOSTD-GUEST-HOTPLUG@@' "$work/console.log" || return 0
       hotplug_state=plugged
-      inflight=$(hotplug_wait_inflight)
+      inflight=$(vhostd_wait_inflight)
       out=$(hotplug_qmp \
         "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"memory-backend-memfd\",
           \"id\": \"mem1\", \"size\": $hotplug_dimm_size, \"share\": true}}" \
@@ -102,7 +87,7 @@ hotplug_hook() {
     plugged)
       grep -q '@@VHOSTD-GUEST-UNPLUG@@' "$work/console.log" || return 0
       hotplug_state=unplugged
-      inflight=$(hotplug_wait_inflight)
+      inflight=$(vhostd_wait_inflight)
       # DEVICE_DELETED comes once the guest has ejected the DIMM (ACPI _EJ0); only then may
       # its backend go.
       out=$(hotplug_qmp \

@@ -159,15 +159,6 @@ fio --name=unplug --ioengine=io_uring --iodepth=16 --rw=randwrite --randseed="$l
   $fio_common >/tmp/fio.log 2>&1 || { cat /tmp/fio.log; fail "the verify-only pass failed"; }
 grep -E '^ *(READ|WRITE):|err=' /tmp/fio.log | sed 's/^ */   /'
 
-step "no I/O error reached the guest"
-errors=$(dmesg | grep -ciE 'I/O error|blk_update_request|critical medium')
-[ "$errors" -eq 0 ] || { dmesg | grep -iE 'I/O error|blk_update_request' | tail; fail "$errors I/O errors in dmesg"; }
-info "dmesg: no I/O errors"
-
-step "write the $MARKER_SIZE-byte marker at $MARKER_OFFSET for the host to check"
-run dd if=/dev/urandom of=/tmp/marker bs="$MARKER_SIZE" count=1 iflag=fullblock status=none
-MARKER_SHA256=$(sha256_of /tmp/marker)
-run dd if=/tmp/marker of="$dev" bs=4k seek="$MARKER_OFFSET" oflag=direct,seek_bytes conv=fsync status=none
-run sync
-echo "@@VHOSTD-GUEST-MARKER offset=$MARKER_OFFSET size=$MARKER_SIZE sha256=$MARKER_SHA256@@"
+expect_no_io_errors
+write_marker "$dev"
 step "all checks passed"

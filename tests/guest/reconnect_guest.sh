@@ -12,20 +12,6 @@ reconnect_parameters() {
   echo "KILLS=$reconnect_kills RECONNECT_FIO_SIZE=$((32 << 20))"
 }
 
-# Waits (up to 10 s) until vhostd has requests in flight: the kill then lands under them.
-reconnect_wait_inflight() {
-  local i stats
-  for ((i = 0; i < 100; i++)); do
-    stats=$(vhostd_rpc vhost_get_controller_stats '{"ctrlr": "vhost.0"}' 2>/dev/null || true)
-    if [[ $stats =~ \"inflight\":\ ([0-9]+) ]] && ((BASH_REMATCH[1] > 0)); then
-      echo "${BASH_REMATCH[1]}"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo 0
-}
-
 # Called while the guest runs: one SIGKILL (with requests in flight) and restart per
 # "@@VHOSTD-GUEST-KILL n@@" line.
 reconnect_hook() {
@@ -33,7 +19,7 @@ reconnect_hook() {
   asked=$(grep -c '@@VHOSTD-GUEST-KILL ' "$work/console.log" || true)
   local inflight
   while ((reconnect_done < asked)); do
-    inflight=$(reconnect_wait_inflight)
+    inflight=$(vhostd_wait_inflight)
     kill -KILL "$target_pid" 2>/dev/null || true
     reap_target
     reconnect_done=$((reconnect_done + 1))

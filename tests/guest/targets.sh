@@ -47,6 +47,21 @@ EOF
     ${VHOSTD_ARGS:-})
 }
 
+# Waits (up to 10 s) until the vhostd target's controller vhost.0 has requests in flight, so that
+# what the caller does next (a kill, a memory change) lands under them; prints how many.
+vhostd_wait_inflight() {
+  local i stats
+  for ((i = 0; i < 100; i++)); do
+    stats=$(vhostd_rpc vhost_get_controller_stats '{"ctrlr": "vhost.0"}' 2>/dev/null || true)
+    if [[ $stats =~ \"inflight\":\ ([0-9]+) ]] && ((BASH_REMATCH[1] > 0)); then
+      echo "${BASH_REMATCH[1]}"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo 0
+}
+
 # vhostd_rpc METHOD JSON-PARAMS: one JSON-RPC call to the vhostd target; prints the reply.
 vhostd_rpc() {
   python3 - "$work/rpc.sock" "$1" "$2" <<'PY'
