@@ -41,3 +41,19 @@ write_marker() {
   run sync
   echo "@@VHOSTD-GUEST-MARKER offset=$MARKER_OFFSET size=$MARKER_SIZE sha256=$MARKER_SHA256@@"
 }
+
+# find_virtio_blk_disk: sets disk (vdX), dev (/dev/vdX) and vdev (its virtio device) to the last
+# virtio-blk disk, and shows its negotiated features.
+find_virtio_blk_disk() {
+  step "find the vhost-user disk"
+  disk=""
+  for b in /sys/block/vd*; do
+    [ -e "$b" ] || continue
+    disk=${b##*/}
+  done
+  [ -n "$disk" ] || fail "no virtio-blk disk (/sys/block/vd*) appeared"
+  dev=/dev/$disk
+  vdev=$(readlink "/sys/block/$disk/device")
+  vdev=${vdev##*/}
+  info "device           $dev ($vdev), features $(cat /sys/bus/virtio/devices/"$vdev"/features)"
+}

@@ -7,15 +7,7 @@
 # verify and no I/O error may reach the guest. Parameters: EXPECT_QUEUES FIO_OFFSET HOTPLUG_SIZE
 # HOTPLUG_WAIT_SECONDS HOTPLUG_FIO_SIZE MARKER_SIZE MARKER_OFFSET.
 
-step "find the vhost-user disk"
-disk=""
-for b in /sys/block/vd*; do
-  [ -e "$b" ] || continue
-  disk=${b##*/}
-done
-[ -n "$disk" ] || fail "no virtio-blk disk (/sys/block/vd*) appeared"
-dev=/dev/$disk
-info "device           $dev"
+find_virtio_blk_disk
 
 fio_common="--filename=$dev --direct=1 --numjobs=$EXPECT_QUEUES --cpus_allowed=0-$((EXPECT_QUEUES - 1))
   --cpus_allowed_policy=split --offset=$FIO_OFFSET --size=$HOTPLUG_FIO_SIZE

@@ -6,17 +6,7 @@
 # guest. Parameters: EXPECT_QUEUES EXPECT_PACKED FIO_OFFSET MIGRATE_FIO_SIZE MIGRATE_MIN_SECONDS
 # MARKER_SIZE MARKER_OFFSET.
 
-step "find the vhost-user disk"
-disk=""
-for b in /sys/block/vd*; do
-  [ -e "$b" ] || continue
-  disk=${b##*/}
-done
-[ -n "$disk" ] || fail "no virtio-blk disk (/sys/block/vd*) appeared"
-dev=/dev/$disk
-vdev=$(readlink "/sys/block/$disk/device")
-vdev=${vdev##*/}
-info "device           $dev ($vdev), features $(cat /sys/bus/virtio/devices/"$vdev"/features)"
+find_virtio_blk_disk
 
 run_fio() {
   echo "   \$ fio $*"

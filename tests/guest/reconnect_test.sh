@@ -5,17 +5,7 @@
 # and in a final re-read. Parameters: EXPECT_QUEUES EXPECT_PACKED FIO_OFFSET RECONNECT_FIO_SIZE
 # KILLS MARKER_SIZE MARKER_OFFSET.
 
-step "find the vhost-user disk"
-disk=""
-for b in /sys/block/vd*; do
-  [ -e "$b" ] || continue
-  disk=${b##*/}
-done
-[ -n "$disk" ] || fail "no virtio-blk disk (/sys/block/vd*) appeared"
-dev=/dev/$disk
-vdev=$(readlink "/sys/block/$disk/device")
-vdev=${vdev##*/}
-info "device           $dev ($vdev), features $(cat /sys/bus/virtio/devices/"$vdev"/features)"
+find_virtio_blk_disk
 if [ "${EXPECT_PACKED:-0}" = 1 ]; then
   expect_eq "$(cut -c35 /sys/bus/virtio/devices/"$vdev"/features)" 1 "VIRTIO_F_RING_PACKED negotiated"
 fi
