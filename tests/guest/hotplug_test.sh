@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# shellcheck disable=SC2154 # dev and vdev are set by find_virtio_blk_disk (guest_lib.sh)
 # Guest side of the memory hot-plug test (busybox sh; runs after guest_lib.sh). fio random writes
 # with crc32c verify on both queues run while the host plugs a DIMM (VHOST_USER_ADD_MEM_REG
 # reaches vhostd with the queues running); the guest onlines the new memory blocks as

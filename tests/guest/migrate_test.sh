@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# shellcheck disable=SC2154 # dev and vdev are set by find_virtio_blk_disk (guest_lib.sh)
 # Guest side of the live-migration test (busybox sh; runs after guest_lib.sh): fio random
 # writes with crc32c verify on both queues, round after round for MIGRATE_MIN_SECONDS, while the
 # host migrates the VM to another QEMU on another vhostd controller over the same file. Every

@@ -1,3 +1,5 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # dev and vdev are set by find_virtio_blk_disk (guest_lib.sh)
 # Guest side of the reconnect test (busybox sh; runs after guest_lib.sh): fio random writes with
 # crc32c verify on both queues while the host kills vhostd (SIGKILL) under them and starts it
 # again; QEMU (reconnect=1) reconnects and hands back the inflight region, vhostd resubmits what
