@@ -10,5 +10,6 @@ dir=${1:-$root/build-san}
 subpath=${2:-(src|tools)/}
 [[ -f $dir/compile_commands.json ]] || { echo "tidy: no $dir/compile_commands.json" >&2; exit 2; }
 # Sources only, not the tests, fuzzers or benchmarks (those are held to -Wall -Wextra -Werror).
-regex="^$root/${subpath}(?!.*_test\\.cpp$).*\\.cpp$"
+root_re=$(printf '%s' "$root" | sed 's/[][\\.*^$+?(){}|]/\\&/g')  # the checkout path, literally
+regex="^$root_re/${subpath}(?!.*_test\\.cpp$).*\\.cpp$"
 exec run-clang-tidy-19 -quiet -p "$dir" -j "$(nproc)" -clang-tidy-binary clang-tidy-19 "$regex"
