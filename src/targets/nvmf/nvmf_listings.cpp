@@ -75,10 +75,7 @@ Result<nlohmann::json> NvmfTarget::subsystems(const std::optional<std::string>& 
 }
 
 Result<nlohmann::json> NvmfTarget::listeners(const std::string& nqn) const {
-    const Subsystem* subsystem = find(nqn);
-    if (subsystem == nullptr) {
-        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);
-    }
+    const Subsystem* subsystem = VHOSTD_TRY(existing(nqn));
     nlohmann::json out = nlohmann::json::array();
     for (const Listener& l : subsystem->listeners) {
         out.push_back({{"address", l.address.to_json()}});
@@ -87,10 +84,7 @@ Result<nlohmann::json> NvmfTarget::listeners(const std::string& nqn) const {
 }
 
 Result<nlohmann::json> NvmfTarget::controllers(const std::string& nqn) const {
-    const Subsystem* subsystem = find(nqn);
-    if (subsystem == nullptr) {
-        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);
-    }
+    const Subsystem* subsystem = VHOSTD_TRY(existing(nqn));
     nlohmann::json out = nlohmann::json::array();
     for (const Listener& l : subsystem->listeners) {
         const NvmfController* c = controller_of(l);
@@ -111,10 +105,7 @@ Result<nlohmann::json> NvmfTarget::controllers(const std::string& nqn) const {
 }
 
 Result<nlohmann::json> NvmfTarget::qpairs(const std::string& nqn) const {
-    const Subsystem* subsystem = find(nqn);
-    if (subsystem == nullptr) {
-        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);
-    }
+    const Subsystem* subsystem = VHOSTD_TRY(existing(nqn));
     nlohmann::json out = nlohmann::json::array();
     for (const Listener& l : subsystem->listeners) {
         const NvmfController* c = controller_of(l);

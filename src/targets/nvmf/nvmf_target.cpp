@@ -66,11 +66,16 @@ Subsystem* NvmfTarget::find(std::string_view nqn) const {
     return it == subsystems_.end() ? nullptr : it->get();
 }
 
-Result<Subsystem*> NvmfTarget::find_idle(std::string_view nqn) const {
+Result<Subsystem*> NvmfTarget::existing(std::string_view nqn) const {
     Subsystem* subsystem = find(nqn);
     if (subsystem == nullptr) {
-        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);
+        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);  // SPDK's words
     }
+    return subsystem;
+}
+
+Result<Subsystem*> NvmfTarget::find_idle(std::string_view nqn) const {
+    Subsystem* subsystem = VHOSTD_TRY(existing(nqn));
     if (subsystem->busy) {
         return make_error(EBUSY, "subsystem {} is being changed; try again", nqn);
     }
@@ -137,10 +142,7 @@ Result<void> NvmfTarget::create_subsystem(SubsystemSettings settings) {
 }
 
 Result<void> NvmfTarget::add_host(const std::string& nqn, const std::string& host) {
-    Subsystem* subsystem = find(nqn);
-    if (subsystem == nullptr) {
-        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);
-    }
+    Subsystem* subsystem = VHOSTD_TRY(existing(nqn));
     VHOSTD_TRY(check_nqn(host));
     if (std::find(subsystem->hosts.begin(), subsystem->hosts.end(), host) !=
         subsystem->hosts.end()) {
@@ -151,10 +153,7 @@ Result<void> NvmfTarget::add_host(const std::string& nqn, const std::string& hos
 }
 
 Result<void> NvmfTarget::remove_host(const std::string& nqn, const std::string& host) {
-    Subsystem* subsystem = find(nqn);
-    if (subsystem == nullptr) {
-        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);
-    }
+    Subsystem* subsystem = VHOSTD_TRY(existing(nqn));
     if (std::erase(subsystem->hosts, host) == 0) {
         return make_error(ENOENT, "host {} is not allowed on {}", host, nqn);
     }
@@ -162,10 +161,7 @@ Result<void> NvmfTarget::remove_host(const std::string& nqn, const std::string& 
 }
 
 Result<void> NvmfTarget::set_allow_any_host(const std::string& nqn, bool allow) {
-    Subsystem* subsystem = find(nqn);
-    if (subsystem == nullptr) {
-        return make_error(ENODEV, "Subsystem with NQN '{}' not found", nqn);
-    }
+    Subsystem* subsystem = VHOSTD_TRY(existing(nqn));
     subsystem->settings.allow_any_host = allow;
     return {};
 }

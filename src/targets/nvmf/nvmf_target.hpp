@@ -87,6 +87,8 @@ class NvmfTarget {
 
   private:
     [[nodiscard]] Subsystem* find(std::string_view nqn) const;
+    // find() that fails with ENODEV when there is no such subsystem.
+    [[nodiscard]] Result<Subsystem*> existing(std::string_view nqn) const;
     [[nodiscard]] Result<Subsystem*> find_idle(std::string_view nqn) const;
     [[nodiscard]] NvmfController* controller_of(const Listener& listener) const;
     [[nodiscard]] std::vector<NvmfController*> controllers_of(const Subsystem& subsystem) const;
