@@ -1,4 +1,5 @@
-// UnixListener: stale-socket detection, bind with group and mode, and careful removal.
+// UnixListener: stale-socket detection, bind with group and mode, the file published only once
+// the socket listens, and careful removal.
 #include "base/unix_listener.hpp"
 
 #include <cerrno>
@@ -100,28 +101,41 @@ Result<UnixListener> UnixListener::listen(const std::string& path, const SocketF
                                           int backlog) {
     const sockaddr_un addr = VHOSTD_TRY(unix_address(path));
     VHOSTD_TRY(clear_path(path, addr));
+    // The file appears at `path` only once the socket listens: a client that waits for the
+    // file (QEMU, libvirt, a test) and connects at once must never get ECONNREFUSED. So the
+    // socket is bound under a temporary name beside it, given its group and mode, made to
+    // listen, and then linked to `path` (link() fails if something appeared there meanwhile,
+    // as bind() would) before the temporary name goes. A path too long for the temporary name
+    // is bound directly.
+    const std::string staging = fmt::format("{}.{}.tmp", path, ::getpid());
+    const auto staging_addr = unix_address(staging);
+    const bool staged = staging_addr.has_value();
+    const sockaddr_un& bind_addr = staged ? *staging_addr : addr;
     UnixListener out;
     out.fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!out.fd_) {
         return errno_error("socket(AF_UNIX)");
     }
-    if (::bind(out.fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-        return errno_error(fmt::format("bind to '{}'", path));
+    if (staged) {
+        ::unlink(staging.c_str());  // left by a process of the same pid that died here
     }
+    if (::bind(out.fd_.get(), reinterpret_cast<const sockaddr*>(&bind_addr), sizeof(bind_addr)) !=
+        0) {
+        return errno_error(fmt::format("bind to '{}'", staged ? staging : path));
+    }
+    out.path_ = staged ? staging : path;
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) {
+    if (::stat(out.path_.c_str(), &st) == 0) {
         out.dev_ = st.st_dev;
         out.ino_ = st.st_ino;
     }
-    out.path_ = path;
-    // Group and mode before listen(): nobody can connect before the file has them.
-    if (options.group && ::chown(path.c_str(), static_cast<uid_t>(-1), *options.group) != 0) {
+    if (options.group && ::chown(out.path_.c_str(), static_cast<uid_t>(-1), *options.group) != 0) {
         auto error =
             errno_error(fmt::format("chown of socket '{}' to group {}", path, *options.group));
         out.close();
         return error;
     }
-    if (::chmod(path.c_str(), options.mode) != 0) {
+    if (::chmod(out.path_.c_str(), options.mode) != 0) {
         auto error = errno_error(fmt::format("chmod {:o} of socket '{}'", options.mode, path));
         out.close();
         return error;
@@ -130,6 +144,17 @@ Result<UnixListener> UnixListener::listen(const std::string& path, const SocketF
         auto error = errno_error(fmt::format("listen on '{}'", path));
         out.close();
         return error;
+    }
+    if (staged) {
+        if (::link(staging.c_str(), path.c_str()) != 0) {
+            auto error = errno == EEXIST
+                             ? make_error(EADDRINUSE, "socket {} appeared while binding it", path)
+                             : errno_error(fmt::format("linking socket '{}'", path));
+            out.close();
+            return error;
+        }
+        ::unlink(staging.c_str());
+        out.path_ = path;
     }
     return out;
 }

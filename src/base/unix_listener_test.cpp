@@ -1,5 +1,6 @@
 // UnixListener: the socket-file policy (stale replaced, live refused, other files untouched),
-// group and mode, and removal of our own file only.
+// group and mode, the file appearing only once the socket listens, and removal of our own
+// file only.
 #include "base/unix_listener.hpp"
 
 #include <cstdlib>
@@ -14,6 +15,13 @@
 
 namespace vhostd {
 namespace {
+
+sockaddr_un address_of(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path.c_str());
+    return addr;
+}
 
 class UnixListenerTest : public ::testing::Test {
   protected:
@@ -67,9 +75,7 @@ TEST_F(UnixListenerTest, ReplacesAStaleSocket) {
     {
         // What a killed process leaves behind: a bound socket file nobody listens on.
         UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strcpy(addr.sun_path, path.c_str());
+        const sockaddr_un addr = address_of(path);
         ASSERT_EQ(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
     }
     struct stat st {};
@@ -85,6 +91,36 @@ TEST_F(UnixListenerTest, LeavesOtherFilesAlone) {
     auto listener = UnixListener::listen(path, {});
     ASSERT_FALSE(listener.has_value());
     EXPECT_EQ(listener.error().code, EEXIST);
+}
+
+// The file appears only once the socket listens (bound under a temporary name, then linked
+// into place): a client polling for the file connects on first try. Nothing is left behind.
+TEST_F(UnixListenerTest, TheFileAppearsListeningAndNoStagingFileIsLeft) {
+    auto listener = UnixListener::listen(path, SocketFileOptions{.mode = 0640});
+    ASSERT_TRUE(listener.has_value()) << listener.error().describe();
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    const sockaddr_un addr = address_of(path);
+    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+    struct stat st {};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0640U);
+    EXPECT_EQ(st.st_nlink, 1U) << "the temporary name is gone";
+    const std::string staging = path + "." + std::to_string(::getpid()) + ".tmp";
+    EXPECT_NE(::lstat(staging.c_str(), &st), 0);
+    listener->close();
+    EXPECT_NE(::lstat(path.c_str(), &st), 0);
+}
+
+// A path with no room for the temporary name's suffix is bound directly.
+TEST_F(UnixListenerTest, APathTooLongForTheStagingNameIsBoundDirectly) {
+    const std::string long_path = dir + "/" + std::string(104 - dir.size() - 1, 's');
+    ASSERT_EQ(long_path.size(), 104U);
+    auto listener = UnixListener::listen(long_path, {});
+    ASSERT_TRUE(listener.has_value()) << listener.error().describe();
+    struct stat st {};
+    EXPECT_EQ(::lstat(long_path.c_str(), &st), 0);
+    listener->close();
+    EXPECT_NE(::lstat(long_path.c_str(), &st), 0);
 }
 
 TEST(SocketOptions, ParsesGroupsAndModes) {
