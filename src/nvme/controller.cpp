@@ -68,7 +68,12 @@ Controller::Controller(reactor::Reactor& control, std::vector<reactor::Reactor*>
       features_(static_cast<uint16_t>(options.num_io_queues + 1), options.num_io_queues),
       cqs_(size_t{options.num_io_queues} + 1),
       sqs_(size_t{options.num_io_queues} + 1),
-      namespaces_(options.max_namespaces) {}
+      namespaces_(options.max_namespaces),
+      last_shard_(size_t{options.num_io_queues} + 1) {
+    for (const reactor::Reactor* r : reactors_) {
+        totals_.push_back(PollGroupTotals{.reactor = r->id()});
+    }
+}
 
 Result<void> Controller::init(const ControllerOptions& options) {
     pci::EndpointLayout layout;
@@ -414,6 +419,16 @@ std::vector<queue::QueueCounters> Controller::queue_stats() const {
             out.push_back(
                 queue::QueueCounters::of(core_->queue_stats(id), id, reactors_[shard]->id()));
         }
+    }
+    return out;
+}
+
+std::vector<PollGroupTotals> Controller::poll_group_totals() const {
+    std::vector<PollGroupTotals> out = totals_;
+    for (size_t qid = 1; qid < last_shard_.size(); ++qid) {
+        const auto id = static_cast<uint16_t>(qid);  // at most 2^16 queues
+        out[last_shard_[qid]].io_completions +=
+            queue::QueueStats::get(core_->queue_stats(id).completions);
     }
     return out;
 }

@@ -49,6 +49,15 @@ struct ControllerState {
     uint16_t io_completion_queues = 0;
 };
 
+// What one reactor (a poll group, in SPDK's words) has served over the controller's life,
+// across resets and clients: queue pairs created there and I/O commands completed there.
+struct PollGroupTotals {
+    unsigned reactor = 0;  // the reactor's id
+    uint64_t admin_qpairs = 0;
+    uint64_t io_qpairs = 0;
+    uint64_t io_completions = 0;
+};
+
 class Controller final : public pci::Function, private ControlLink {
   public:
     // BAR0: registers and doorbells.
@@ -82,6 +91,8 @@ class Controller final : public pci::Function, private ControlLink {
     [[nodiscard]] std::vector<NamespaceInfo> namespaces() const;
     // Counters of the submission queues that exist (the admin queue is index 0).
     [[nodiscard]] std::vector<queue::QueueCounters> queue_stats() const;
+    // Per reactor, since the controller was created (nvmf_get_stats).
+    [[nodiscard]] std::vector<PollGroupTotals> poll_group_totals() const;
     [[nodiscard]] ControllerState state() const;
     // Stops every queue (after its requests in flight) and releases the reactors; the
     // controller may be destroyed once `done` runs. Control reactor.
@@ -180,6 +191,10 @@ class Controller final : public pci::Function, private ControlLink {
     guest_memory::GuestMemory::Ptr memory_ = guest_memory::GuestMemory::empty();
     std::optional<ShadowConfig> shadow_;
     bool admin_live_ = false;  // the admin queue exists on its reactor
+    // Queue pairs created per shard, and the shard each I/O queue id last ran on: a queue's
+    // counters live as long as the controller, so its completions are counted for that shard.
+    std::vector<PollGroupTotals> totals_;
+    std::vector<unsigned> last_shard_;  // by queue id
     bool transition_busy_ = false;
     bool shutting_down_ = false;
     uint64_t generation_ = 0;  // of the admin queue; changes with every enable and reset

@@ -130,6 +130,8 @@ void Controller::create_sq(const Command& c, AdminAnswer answer) {
         }
         if (ok) {
             sqs_[qid].state = QueueEntry::State::live;
+            last_shard_[qid] = sqs_[qid].shard;
+            ++totals_[sqs_[qid].shard].io_qpairs;
         } else {
             sqs_[qid] = QueueEntry{};
             --cqs_[cqid].sq_count;

@@ -123,6 +123,7 @@ void Controller::start_enable() {
             control.post([this, ok] {
                 if (ok) {
                     admin_live_ = true;
+                    ++totals_[0].admin_qpairs;
                     registers_.set_csts(registers_.csts() | csts::kReady);
                     LOG_DEBUG(nvme, "controller enabled");
                 } else {

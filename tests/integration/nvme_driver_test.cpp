@@ -2,8 +2,8 @@
 // vhost-bench --transport nvme: identify, verified I/O on two queue pairs over two reactors,
 // mapped and trapped doorbells with shadow doorbells on and off (doorbell messages counted),
 // flush / write zeroes / deallocate, namespace hot add and remove with the event and the
-// changed list, reconnect to a fresh controller, idle gaps under adaptive polling, and a
-// hostile driver the controller survives.
+// changed list, reconnect to a fresh controller (nvmf_get_stats counting across clients), idle
+// gaps under adaptive polling, and a hostile driver the controller survives.
 #include "frontend/nvme_driver.hpp"
 
 #include <chrono>
@@ -284,6 +284,21 @@ TEST_F(NvmeDriverTest, ReconnectFindsAFreshControllerAndTheSameData) {
         }
         // Leaving without a shutdown in the other rounds: the server drops the state.
     }
+    // nvmf_get_stats counts what the poll groups served since the controller was created, as
+    // SPDK's does: across the three clients and the reset, 5 I/O commands, and at least one
+    // admin queue and 2 I/O queue pairs per enable (4 enables).
+    const json stats = vhostctl_json(*vhostd_, {"nvmf_get_stats"});
+    uint64_t completed = 0;
+    uint64_t io_qpairs = 0;
+    uint64_t admin_qpairs = 0;
+    for (const json& group : stats.at("poll_groups")) {
+        completed += group.at("completed_nvme_io").get<uint64_t>();
+        io_qpairs += group.at("io_qpairs").get<uint64_t>();
+        admin_qpairs += group.at("admin_qpairs").get<uint64_t>();
+    }
+    EXPECT_EQ(completed, 5u) << stats.dump();
+    EXPECT_GE(io_qpairs, 8u) << stats.dump();
+    EXPECT_GE(admin_qpairs, 4u) << stats.dump();
 }
 
 TEST_F(NvmeDriverTest, IdleGapsUnderAdaptivePollingLoseNothing) {

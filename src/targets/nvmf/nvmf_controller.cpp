@@ -82,6 +82,10 @@ std::vector<queue::QueueCounters> NvmfController::queue_counters() const {
     return nvme_->queue_stats();
 }
 
+std::vector<nvme::PollGroupTotals> NvmfController::poll_group_totals() const {
+    return nvme_->poll_group_totals();
+}
+
 void NvmfController::shutdown(std::move_only_function<void()> done) {
     auto stop_nvme = [this](std::move_only_function<void()> finish) {
         if (shut_down_) {

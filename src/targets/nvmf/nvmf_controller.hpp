@@ -58,6 +58,8 @@ class NvmfController final : public controller::Controller {
     [[nodiscard]] nlohmann::json config_calls() const override;
     // Per submission queue (admin queue 0), those that exist now.
     [[nodiscard]] std::vector<queue::QueueCounters> queue_counters() const override;
+    // Per reactor, since the controller was created (nvmf_get_stats' cumulative counts).
+    [[nodiscard]] std::vector<nvme::PollGroupTotals> poll_group_totals() const;
     // Closes the socket (a connected client's device is reset first), then stops the queues.
     void shutdown(std::move_only_function<void()> done) override;
     void release() override {}  // the subsystem holds the bdev claims

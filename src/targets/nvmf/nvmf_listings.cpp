@@ -129,9 +129,11 @@ Result<nlohmann::json> NvmfTarget::qpairs(const std::string& nqn) const {
 }
 
 nlohmann::json NvmfTarget::stats() const {
-    // One poll group per I/O reactor, as SPDK has one per core.
+    // One poll group per I/O reactor, as SPDK has one per core. As in SPDK, admin_qpairs,
+    // io_qpairs and completed_nvme_io count since the controllers were created (clients come
+    // and go), current_* and pending_bdev_io what is there now.
     struct Group {
-        uint64_t admin = 0, io = 0, inflight = 0, completed = 0;
+        uint64_t admin = 0, io = 0, current_admin = 0, current_io = 0, inflight = 0, completed = 0;
     };
     std::vector<Group> groups(context_.reactors.size());
     std::vector<unsigned> ids;
@@ -145,15 +147,22 @@ nlohmann::json NvmfTarget::stats() const {
             if (c == nullptr) {
                 continue;
             }
+            auto group_of = [&](unsigned reactor) -> Group* {
+                auto at = std::find(ids.begin(), ids.end(), reactor);
+                return at == ids.end() ? nullptr : &groups[static_cast<size_t>(at - ids.begin())];
+            };
             for (const queue::QueueCounters& q : c->queue_counters()) {
-                auto at = std::find(ids.begin(), ids.end(), q.reactor);
-                if (at == ids.end()) {
-                    continue;
+                if (Group* g = group_of(q.reactor)) {
+                    (q.index == 0 ? g->current_admin : g->current_io) += 1;
+                    g->inflight += q.inflight;
                 }
-                Group& g = groups[static_cast<size_t>(at - ids.begin())];
-                (q.index == 0 ? g.admin : g.io) += 1;
-                g.inflight += q.inflight;
-                g.completed += q.completions;
+            }
+            for (const nvme::PollGroupTotals& t : c->poll_group_totals()) {
+                if (Group* g = group_of(t.reactor)) {
+                    g->admin += t.admin_qpairs;
+                    g->io += t.io_qpairs;
+                    g->completed += t.io_completions;
+                }
             }
         }
     }
@@ -167,8 +176,8 @@ nlohmann::json NvmfTarget::stats() const {
         poll_groups.push_back({{"name", fmt::format("nvmf_tgt_poll_group_{:03}", ids[i])},
                                {"admin_qpairs", g.admin},
                                {"io_qpairs", g.io},
-                               {"current_admin_qpairs", g.admin},
-                               {"current_io_qpairs", g.io},
+                               {"current_admin_qpairs", g.current_admin},
+                               {"current_io_qpairs", g.current_io},
                                {"pending_bdev_io", g.inflight},
                                {"completed_nvme_io", g.completed},
                                {"transports", std::move(transports)}});
