@@ -4,12 +4,17 @@
 # core 1. Prints a Markdown table with ratios (vhostd / qsd).
 #
 #   bench/run.sh [--smoke] [--build DIR] [--out FILE] [--time SECONDS]
-#   bench/run.sh --rbd [--pairs N] [--build DIR] [--out FILE] [--time SECONDS]
+#   bench/run.sh --rbd|--nbd [--pairs N] [--build DIR] [--out FILE] [--time SECONDS]
+#   bench/run.sh --nvme [--build DIR] [--out FILE] [--time SECONDS]
 #
 # --smoke runs every workload for a fraction of a second (CI: it must run, not reach numbers).
 # --rbd runs only the Ceph RBD rows, on a single-node cluster started for the run
 # (tests/support/ceph_cluster.sh): vhostd's rbd bdev and qemu-storage-daemon's rbd driver
 # (qemu-block-extra) in alternating pairs (default 3), medians, and target CPU per I/O.
+# --nbd does the same with an nbdkit memory export on a unix socket (vhostd's nbd client bdev
+# vs qemu-storage-daemon's nbd driver). --nvme runs only the NVMe rows (vhostd's vfio-user
+# controller driven by vhost-bench --transport nvme: mapped and trapped doorbells, shadow
+# doorbells on and off, and the doorbell messages per I/O).
 # Needs build/vhostd, build/vhost-bench, qemu-storage-daemon (Debian: qemu-system-common),
 # taskset and jq. Without qemu-storage-daemon the qsd columns say "n/a". With SPDK_DIR set (an
 # SPDK tree built by ../shared/anchors/spdk/build.sh), bench/spdk_pairs.sh then compares vhostd
@@ -22,17 +27,20 @@ out=""
 secs=10
 idle_secs=10
 smoke=0
-rbd=0
+remote=""
+nvme_only=0
 pairs=3
 while [[ $# -gt 0 ]]; do
     case $1 in
         --smoke) smoke=1; secs=0.4; idle_secs=1 ;;
-        --rbd) rbd=1 ;;
+        --rbd) remote=rbd ;;
+        --nbd) remote=nbd ;;
+        --nvme) nvme_only=1 ;;
         --pairs) pairs=$2; shift ;;
         --build) build=$(cd "$2" && pwd); shift ;;
         --out) out=$2; shift ;;
         --time) secs=$2; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -186,27 +194,46 @@ ratio() { [[ $1 == n/a || $2 == n/a ]] && echo n/a || awk -v a="$1" -v b="$2" 'B
 failed=0
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# --rbd: the Ceph RBD rows alone, vhostd and qsd alternating, `pairs` times each workload.
-if [[ $rbd == 1 ]]; then
-    [[ -n $qsd ]] || { echo "--rbd needs qemu-storage-daemon" >&2; exit 1; }
-    rbd_mib=1024
-    ceph_conf=$("$root/tests/support/ceph_cluster.sh" start "$work/ceph" --owner-pid $$)
-    rbd -c "$ceph_conf" create --size "${rbd_mib}M" rbd/bench
-    # Written once, so that reads find objects (a missing object reads as zeroes, for free).
-    rbd -c "$ceph_conf" bench --io-type write --io-size 4M --io-threads 4 --io-total "${rbd_mib}M" \
-        --io-pattern seq rbd/bench > /dev/null
-    rbd_workloads=(
+# start_nbdkit: an nbdkit memory export on $work/nbd.sock (unpinned: the server, not the target,
+# is the limit).
+start_nbdkit() {
+    "${prio[@]}" nbdkit --foreground -U "$work/nbd.sock" memory "${ram_mib}M" > "$work/nbdkit.log" 2>&1 &
+    nbdkit_pid=$!
+    for _ in $(seq 100); do [[ -S $work/nbd.sock ]] && break; sleep 0.05; done
+}
+
+# --rbd / --nbd: the remote rows alone, vhostd and qsd alternating, `pairs` times each workload.
+if [[ -n $remote ]]; then
+    [[ -n $qsd ]] || { echo "--$remote needs qemu-storage-daemon" >&2; exit 1; }
+    if [[ $remote == rbd ]]; then
+        rbd_mib=1024
+        ceph_conf=$("$root/tests/support/ceph_cluster.sh" start "$work/ceph" --owner-pid $$)
+        rbd -c "$ceph_conf" create --size "${rbd_mib}M" rbd/bench
+        # Written once, so that reads find objects (a missing object reads as zeroes, for free).
+        rbd -c "$ceph_conf" bench --io-type write --io-size 4M --io-threads 4 --io-total "${rbd_mib}M" \
+            --io-pattern seq rbd/bench > /dev/null
+        title="Ceph RBD, single-node cluster (memstore OSD on this machine)"
+    else
+        command -v nbdkit >/dev/null || { echo "--nbd needs nbdkit" >&2; exit 1; }
+        start_nbdkit
+        # Written once: an nbdkit memory export reads unwritten blocks as zeroes, for free.
+        start_vhostd nbd 1
+        run_bench "prefill" --qsize 256 --rw write --bs 128k --iodepth 8 --time 2
+        stop_target
+        title="NBD, nbdkit memory export of ${ram_mib} MiB on a unix socket (unpinned, this machine)"
+    fi
+    remote_workloads=(
         "randread-4k-qd32|--rw randread --bs 4k --iodepth 32"
         "randwrite-4k-qd32|--rw randwrite --bs 4k --iodepth 32"
         "randread-4k-qd1|--rw randread --bs 4k --iodepth 1"
         "randwrite-4k-qd1|--rw randwrite --bs 4k --iodepth 1"
     )
     for ((pair = 1; pair <= pairs; pair++)); do
-        for w in "${rbd_workloads[@]}"; do
+        for w in "${remote_workloads[@]}"; do
             IFS='|' read -r name args <<< "$w"
             for target in vhostd qsd; do
-                echo "rbd: pair $pair/$pairs, $name, $target" >&2
-                "start_$target" rbd 1
+                echo "$remote: pair $pair/$pairs, $name, $target" >&2
+                "start_$target" "$remote" 1
                 # shellcheck disable=SC2086
                 run_bench "$target-$name-$pair" --qsize 256 --time "$secs" $args
                 stop_target
@@ -216,11 +243,11 @@ if [[ $rbd == 1 ]]; then
     # per_io FILE: target CPU microseconds per I/O.
     per_io() { jq -r '(.target_cpu_s / ((.read_ios + .write_ios) | if . == 0 then 1 else . end)) * 1e6' "$1"; }
     {
-        echo "Ceph RBD, single-node cluster (memstore OSD on this machine), ${secs} s per run, $pairs alternating pairs; medians, then every pair (vhostd/qsd)."
+        echo "$title, ${secs} s per run, $pairs alternating pairs; medians, then every pair (vhostd/qsd)."
         echo
         echo "| workload | vhostd IOPS | qsd IOPS | ratio | vhostd mean µs | qsd mean µs | vhostd CPU µs/IO | qsd CPU µs/IO | pairs (IOPS) |"
         echo "|---|---|---|---|---|---|---|---|---|"
-        for w in "${rbd_workloads[@]}"; do
+        for w in "${remote_workloads[@]}"; do
             IFS='|' read -r name _ <<< "$w"
             vi=$(for p in $(seq "$pairs"); do field "$work/vhostd-$name-$p.json" .iops; done | median)
             qi=$(for p in $(seq "$pairs"); do field "$work/qsd-$name-$p.json" .iops; done | median)
@@ -254,10 +281,8 @@ workloads=(
 # Remote disk rows: an nbdkit memory export on a unix socket (the server, not the target, is
 # the limit; it runs unpinned). Left out of the smoke run and without nbdkit.
 nbdkit_pid=""
-if [[ $smoke != 1 ]] && command -v nbdkit >/dev/null; then
-    "${prio[@]}" nbdkit --foreground -U "$work/nbd.sock" memory "${ram_mib}M" > "$work/nbdkit.log" 2>&1 &
-    nbdkit_pid=$!
-    for _ in $(seq 100); do [[ -S $work/nbd.sock ]] && break; sleep 0.05; done
+if [[ $smoke != 1 && $nvme_only == 0 ]] && command -v nbdkit >/dev/null; then
+    start_nbdkit
     workloads+=(
         "randread-4k-qd32|nbd|--rw randread --bs 4k --iodepth 32"
         "randwrite-4k-qd32|nbd|--rw randwrite --bs 4k --iodepth 32"
@@ -292,18 +317,20 @@ run_target() {  # run_target vhostd|qsd
     stop_target
 }
 
-run_target vhostd
-if [[ -n $qsd ]]; then
-    run_target qsd
-fi
+if [[ $nvme_only == 0 ]]; then
+    run_target vhostd
+    if [[ -n $qsd ]]; then
+        run_target qsd
+    fi
 
-# One device, 2 queues: all on one reactor (-m 0x1) vs one reactor per queue (-m 0x3).
-start_vhostd ram 0x1
-run_bench "vhostd-2q-1r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
-stop_target
-start_vhostd ram 0x3
-run_bench "vhostd-2q-2r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
-stop_target
+    # One device, 2 queues: all on one reactor (-m 0x1) vs one reactor per queue (-m 0x3).
+    start_vhostd ram 0x1
+    run_bench "vhostd-2q-1r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
+    stop_target
+    start_vhostd ram 0x3
+    run_bench "vhostd-2q-2r" --queues 2 --qsize 256 --iodepth 32 --rw randread --bs 4k --time "$secs"
+    stop_target
+fi
 
 # start_vhostd_nvme BACKEND DOORBELLS: an NVMe controller over vfio-user (nvmf_* methods) on a
 # ram / null bdev, doorbells mapped or trapped (disable_mappable_bar0), at $work/nvme/cntrl.
@@ -393,9 +420,13 @@ table() {
     nvme_table
 }
 
-table | tee ${out:+"$out"}
-# SPDK's vhost target beside vhostd, both clients, alternating pairs (bench/spdk_pairs.sh).
-if [[ -n ${SPDK_DIR:-} ]]; then
+if [[ $nvme_only == 1 ]]; then
+    nvme_table | tee ${out:+"$out"}
+else
+    table | tee ${out:+"$out"}
+fi
+# SPDK's targets beside vhostd, both clients, alternating pairs (bench/spdk_pairs.sh).
+if [[ -n ${SPDK_DIR:-} && $nvme_only == 0 ]]; then
     echo
     spdk_args=(--build "$build")
     [[ $smoke == 1 ]] && spdk_args+=(--smoke)
