@@ -24,6 +24,7 @@
 
 #include "block/bdev.hpp"
 #include "support/nbd_server.hpp"
+#include "support/reactor_loop.hpp"
 
 namespace vhostd::block {
 namespace {
@@ -33,10 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 using testing::NbdServer;
 
-struct Sink final : IoCompletion {
-    std::vector<IoRequest*> done;
-    void io_complete(IoRequest& r) noexcept override { done.push_back(&r); }
-};
+using Sink = vhostd::testing::DoneList;
 
 class NbdBdevTest : public ::testing::Test {
   protected:
@@ -54,14 +52,7 @@ class NbdBdevTest : public ::testing::Test {
 
     template <typename Pred>
     bool run_until(Pred done, std::chrono::milliseconds limit = 5000ms) {
-        const auto deadline = Clock::now() + limit;
-        while (!done()) {
-            if (Clock::now() > deadline) {
-                return false;
-            }
-            reactor_->run_once();
-        }
-        return true;
+        return vhostd::testing::run_reactor_until(*reactor_, done, limit);
     }
 
     Result<std::shared_ptr<Bdev>> create(NbdParams params) {

@@ -4,8 +4,6 @@
 
 #include <utility>
 
-#include <libnbd.h>
-
 #include "base/log.hpp"
 
 namespace vhostd::block {
@@ -77,15 +75,16 @@ void NbdChannel::submit(IoRequest& request) noexcept {
 }
 
 void NbdChannel::start(IoRequest& request) noexcept {
-    nbd_handle* h = link_->handle();
+    NbdHandle* h = link_->handle();
+    NbdApi& api = link_->api();
     auto& s = scratch(request);
     // The epoch of submission (set by submit): time spent waiting for a connection counts
     // against the same timeout.
     s.backend_context = this;
     ++started_in_epoch_[s.transferred % kEpochSlots];
-    const nbd_completion_callback callback{.callback = &NbdChannel::on_command,
-                                           .user_data = &request,
-                                           .free = &NbdChannel::on_release};
+    const NbdCallback callback{.answered = &NbdChannel::on_command,
+                               .user_data = &request,
+                               .released = &NbdChannel::on_release};
     const NbdExport& e = link_->exported();
 
     uint64_t commands = 1;
@@ -110,24 +109,24 @@ void NbdChannel::start(IoRequest& request) noexcept {
         switch (request.type) {
             case IoType::read: {
                 const iovec& v = request.iov[issued];
-                cookie = nbd_aio_pread(h, v.iov_base, v.iov_len, offset, callback, 0);
+                cookie = api.pread(h, v.iov_base, v.iov_len, offset, callback);
                 offset += v.iov_len;
                 break;
             }
             case IoType::write: {
                 const iovec& v = request.iov[issued];
-                cookie = nbd_aio_pwrite(h, v.iov_base, v.iov_len, offset, callback, 0);
+                cookie = api.pwrite(h, v.iov_base, v.iov_len, offset, callback);
                 offset += v.iov_len;
                 break;
             }
             case IoType::flush:
-                cookie = nbd_aio_flush(h, callback, 0);
+                cookie = api.flush(h, callback);
                 break;
             case IoType::discard:
-                cookie = nbd_aio_trim(h, request.length, request.offset, callback, 0);
+                cookie = api.trim(h, request.length, request.offset, callback);
                 break;
             case IoType::write_zeroes:
-                cookie = nbd_aio_zero(h, request.length, request.offset, callback, 0);
+                cookie = api.zero(h, request.length, request.offset, callback);
                 break;
         }
         refused = cookie == -1;

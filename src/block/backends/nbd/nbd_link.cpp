@@ -3,22 +3,16 @@
 
 #include <algorithm>
 
-#include <libnbd.h>
 #include <sys/epoll.h>
 
 #include "base/log.hpp"
 
 namespace vhostd::block {
-namespace {
 
-Error nbd_error(const char* what) {
-    const int code = nbd_get_errno();
-    const char* message = nbd_get_error();
-    return Error{code != 0 ? code : EIO,
-                 fmt::format("{}: {}", what, message != nullptr ? message : "unknown error")};
+Error NbdLink::nbd_error(const char* what) const {
+    const int code = options_.api->last_errno();
+    return Error{code != 0 ? code : EIO, fmt::format("{}: {}", what, options_.api->last_error())};
 }
-
-}  // namespace
 
 NbdLink::NbdLink(reactor::Reactor& reactor, Options options, StateChanged on_state)
     : reactor_(reactor),
@@ -48,15 +42,12 @@ void NbdLink::connect() {
         reactor_.cancel_timer(*timer_);
         timer_.reset();
     }
-    handle_ = nbd_create();
+    handle_ = options_.api->create();
     if (handle_ == nullptr) {
         fail(nbd_error("nbd_create"));
         return;
     }
-    // Structured replies (libnbd's default): reads may come back in chunks and errors are
-    // reported per command.
-    nbd_set_request_structured_replies(handle_, true);
-    if (nbd_aio_connect_uri(handle_, options_.uri.c_str()) == -1) {
+    if (options_.api->connect_uri(handle_, options_.uri) == -1) {
         fail(nbd_error("connecting"));
         return;
     }
@@ -76,10 +67,10 @@ void NbdLink::on_fd(uint32_t events) {
     }
     int rc = 0;
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
-        rc = nbd_aio_notify_read(handle_);
+        rc = options_.api->notify_read(handle_);
     }
     if (rc != -1 && handle_ != nullptr && (events & EPOLLOUT) != 0) {
-        rc = nbd_aio_notify_write(handle_);
+        rc = options_.api->notify_write(handle_);
     }
     if (rc == -1) {
         fail(nbd_error("NBD connection"));
@@ -92,11 +83,11 @@ void NbdLink::check_progress() {
     if (handle_ == nullptr) {
         return;
     }
-    if (nbd_aio_is_dead(handle_) == 1 || nbd_aio_is_closed(handle_) == 1) {
+    if (options_.api->is_dead_or_closed(handle_)) {
         fail(nbd_error("NBD connection"));
         return;
     }
-    if (state_ == State::connecting && nbd_aio_is_ready(handle_) == 1) {
+    if (state_ == State::connecting && options_.api->is_ready(handle_)) {
         become_ready();
         if (handle_ == nullptr) {
             return;  // the state callback broke it again
@@ -112,12 +103,12 @@ void NbdLink::kick() {
 }
 
 void NbdLink::watch() {
-    const unsigned direction = nbd_aio_get_direction(handle_);
+    const unsigned direction = options_.api->direction(handle_);
     uint32_t events = 0;
-    if ((direction & LIBNBD_AIO_DIRECTION_READ) != 0) {
+    if ((direction & kNbdWantsRead) != 0) {
         events |= EPOLLIN;
     }
-    if ((direction & LIBNBD_AIO_DIRECTION_WRITE) != 0) {
+    if ((direction & kNbdWantsWrite) != 0) {
         events |= EPOLLOUT;
     }
     if (watch_ && events == watched_events_) {
@@ -127,7 +118,7 @@ void NbdLink::watch() {
         reactor_.unwatch_fd(*watch_);
         watch_.reset();
     }
-    const int fd = nbd_aio_get_fd(handle_);
+    const int fd = options_.api->fd(handle_);
     if (fd < 0) {
         return;  // not connected to a socket yet
     }
@@ -146,14 +137,15 @@ void NbdLink::become_ready() {
         timer_.reset();
     }
     NbdExport e;
-    const int64_t size = nbd_get_size(handle_);
+    NbdApi& api = *options_.api;
+    const int64_t size = api.size(handle_);
     e.size = size > 0 ? static_cast<uint64_t>(size) : 0;
-    e.read_only = nbd_is_read_only(handle_) == 1;
-    e.can_flush = nbd_can_flush(handle_) == 1;
-    e.can_trim = nbd_can_trim(handle_) == 1;
-    e.can_zero = nbd_can_zero(handle_) == 1;
-    e.can_multi_conn = nbd_can_multi_conn(handle_) == 1;
-    const int64_t preferred = nbd_get_block_size(handle_, LIBNBD_SIZE_PREFERRED);
+    e.read_only = api.is_read_only(handle_);
+    e.can_flush = api.can_flush(handle_);
+    e.can_trim = api.can_trim(handle_);
+    e.can_zero = api.can_zero(handle_);
+    e.can_multi_conn = api.can_multi_conn(handle_);
+    const int64_t preferred = api.preferred_block_size(handle_);
     e.preferred_block_size = preferred > 0 ? static_cast<uint32_t>(preferred) : 0;
     export_ = e;
     backoff_ = options_.first_backoff;
@@ -171,11 +163,11 @@ void NbdLink::close_handle() {
     }
     watched_events_ = 0;
     if (handle_ != nullptr) {
-        nbd_handle* h = handle_;
+        NbdHandle* h = handle_;
         handle_ = nullptr;
         // Every command not retired is released here: its free callback runs, inside this
         // call, and no completion callback comes after it.
-        nbd_close(h);
+        options_.api->close(h);
     }
 }
 

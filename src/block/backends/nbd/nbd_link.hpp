@@ -14,9 +14,8 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "block/backends/nbd/nbd_api.hpp"
 #include "reactor/reactor.hpp"
-
-struct nbd_handle;
 
 namespace vhostd::block {
 
@@ -42,6 +41,7 @@ class NbdLink {
         std::chrono::milliseconds first_backoff{100};
         std::chrono::milliseconds max_backoff{5'000};
         bool reconnect = true;
+        std::shared_ptr<NbdApi> api = libnbd_api();  // a fake in unit tests
     };
     // Called on the reactor at every state change; `error` says why a connection ended or
     // failed. May destroy the link only through Reactor::post (not inside the call).
@@ -55,7 +55,8 @@ class NbdLink {
 
     [[nodiscard]] State state() const { return state_; }
     // Valid in state ready.
-    [[nodiscard]] nbd_handle* handle() const { return handle_; }
+    [[nodiscard]] NbdHandle* handle() const { return handle_; }
+    [[nodiscard]] NbdApi& api() const { return *options_.api; }
     [[nodiscard]] const NbdExport& exported() const { return export_; }
     [[nodiscard]] uint64_t reconnects() const { return reconnects_; }
 
@@ -72,11 +73,12 @@ class NbdLink {
     void become_ready();
     void close_handle();
     void set_state(State state, const Error* error);
+    [[nodiscard]] Error nbd_error(const char* what) const;
 
     reactor::Reactor& reactor_;
     Options options_;
     StateChanged on_state_;
-    nbd_handle* handle_ = nullptr;
+    NbdHandle* handle_ = nullptr;
     State state_ = State::closed;
     NbdExport export_;
     std::optional<reactor::Reactor::FdId> watch_;

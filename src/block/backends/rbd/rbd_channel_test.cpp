@@ -15,6 +15,7 @@
 #include "block/backends/rbd/rbd_module.hpp"
 #include "block/bdev.hpp"
 #include "support/fake_rbd_api.hpp"
+#include "support/reactor_loop.hpp"
 
 namespace vhostd::block {
 namespace {
@@ -23,10 +24,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::FakeRbdApi;
 
-struct Sink final : IoCompletion {
-    std::vector<IoRequest*> done;
-    void io_complete(IoRequest& r) noexcept override { done.push_back(&r); }
-};
+using Sink = vhostd::testing::DoneList;
 
 class RbdChannelTest : public ::testing::Test {
   protected:
@@ -47,15 +45,7 @@ class RbdChannelTest : public ::testing::Test {
 
     template <typename Pred>
     bool run_until(Pred done, std::chrono::milliseconds limit = 5000ms) {
-        const auto deadline = Clock::now() + limit;
-        while (!done()) {
-            if (Clock::now() > deadline) {
-                return false;
-            }
-            reactor_->run_once();
-            std::this_thread::yield();
-        }
-        return true;
+        return vhostd::testing::run_reactor_until(*reactor_, done, limit);
     }
 
     Result<std::shared_ptr<Bdev>> create(RbdParams params) {

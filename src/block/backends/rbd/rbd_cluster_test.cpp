@@ -21,6 +21,7 @@
 #include "block/backends/rbd/rbd_module.hpp"
 #include "block/bdev.hpp"
 #include "support/ceph_cluster.hpp"
+#include "support/reactor_loop.hpp"
 
 namespace vhostd::block {
 namespace {
@@ -29,10 +30,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::CephCluster;
 
-struct Sink final : IoCompletion {
-    std::vector<IoRequest*> done;
-    void io_complete(IoRequest& r) noexcept override { done.push_back(&r); }
-};
+using Sink = vhostd::testing::DoneList;
 
 class RbdClusterTest : public ::testing::Test {
   protected:
@@ -67,15 +65,7 @@ class RbdClusterTest : public ::testing::Test {
 
     template <typename Pred>
     bool run_until(Pred done, std::chrono::milliseconds limit = 20'000ms) {
-        const auto deadline = Clock::now() + limit;
-        while (!done()) {
-            if (Clock::now() > deadline) {
-                return false;
-            }
-            reactor_->run_once();
-            std::this_thread::sleep_for(100us);
-        }
-        return true;
+        return vhostd::testing::run_reactor_until(*reactor_, done, limit, 100us);
     }
 
     // The bdev's own connection, configured by "config" alone (no config file), as SPDK's

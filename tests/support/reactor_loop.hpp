@@ -1,0 +1,40 @@
+// Test helpers for code that runs on a reactor the test drives from its own thread: run the
+// reactor until a condition holds (bounded), and a completion that keeps every finished request.
+#pragma once
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "block/io_request.hpp"
+#include "reactor/reactor.hpp"
+
+namespace vhostd::testing {
+
+// Runs `reactor` until `done()` holds; false once `limit` has passed. Between turns it yields
+// (or sleeps `pause`, for tests whose other threads need the core).
+template <typename Pred>
+bool run_reactor_until(reactor::Reactor& reactor, Pred done, std::chrono::milliseconds limit,
+                       std::chrono::microseconds pause = std::chrono::microseconds(0)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        reactor.run_once();
+        if (pause.count() > 0) {
+            std::this_thread::sleep_for(pause);
+        } else {
+            std::this_thread::yield();
+        }
+    }
+    return true;
+}
+
+// Keeps every completed request, in completion order.
+struct DoneList final : block::IoCompletion {
+    std::vector<block::IoRequest*> done;
+    void io_complete(block::IoRequest& r) noexcept override { done.push_back(&r); }
+};
+
+}  // namespace vhostd::testing
