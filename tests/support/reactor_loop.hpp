@@ -1,10 +1,13 @@
 // Test helpers for code that runs on a reactor the test drives from its own thread: run the
-// reactor until a condition holds (bounded), and a completion that keeps every finished request.
+// reactor until a condition holds (bounded), a completion that keeps every finished request,
+// and a request for a backend channel.
 #pragma once
 
 #include <chrono>
 #include <thread>
 #include <vector>
+
+#include <sys/uio.h>
 
 #include "block/io_request.hpp"
 #include "reactor/reactor.hpp"
@@ -36,5 +39,16 @@ struct DoneList final : block::IoCompletion {
     std::vector<block::IoRequest*> done;
     void io_complete(block::IoRequest& r) noexcept override { done.push_back(&r); }
 };
+
+// A request of `length` bytes at byte `offset` over `iov`, completing into `completion`.
+inline block::IoRequest io_request(block::IoType type, iovec* iov, uint32_t iovcnt, uint64_t length,
+                                   uint64_t offset, block::IoCompletion& completion) {
+    return block::IoRequest{.type = type,
+                            .offset = offset,
+                            .length = length,
+                            .iov = iov,
+                            .iovcnt = iovcnt,
+                            .completion = &completion};
+}
 
 }  // namespace vhostd::testing

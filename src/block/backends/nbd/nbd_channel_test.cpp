@@ -54,12 +54,7 @@ class NbdChannelTest : public ::testing::Test {
     }
     IoRequest request(IoType type, iovec* iov, uint32_t iovcnt, uint64_t length,
                       uint64_t offset = 0) {
-        return IoRequest{.type = type,
-                         .offset = offset,
-                         .length = length,
-                         .iov = iov,
-                         .iovcnt = iovcnt,
-                         .completion = &sink_};
+        return vhostd::testing::io_request(type, iov, iovcnt, length, offset, sink_);
     }
     bool finished(size_t n) {
         return run_until([&] { return sink_.done.size() >= n; });
@@ -71,6 +66,8 @@ class NbdChannelTest : public ::testing::Test {
     std::shared_ptr<NbdCounters> counters_;
     std::unique_ptr<NbdChannel> channel_;
     Sink sink_;
+    std::vector<uint8_t> buffer_ = std::vector<uint8_t>(4096);
+    iovec block_{buffer_.data(), buffer_.size()};  // one 4 KiB buffer for single-piece requests
 };
 
 TEST_F(NbdChannelTest, OneCommandPerIovecAndAllAnswersMakeASuccess) {
@@ -104,10 +101,8 @@ TEST_F(NbdChannelTest, AnErrorAnswerToOnePieceFailsTheRequest) {
 }
 
 TEST_F(NbdChannelTest, AnUnansweredCommandFailsAtTheTimeoutAndBreaksTheConnection) {
-    std::vector<uint8_t> a(4096);
-    iovec iov{a.data(), a.size()};
-    IoRequest late = request(IoType::read, &iov, 1, 4096);
-    IoRequest answered = request(IoType::read, &iov, 1, 4096, 4096);
+    IoRequest late = request(IoType::read, &block_, 1, 4096);
+    IoRequest answered = request(IoType::read, &block_, 1, 4096, 4096);
     const auto start = Clock::now();
     channel_->submit(late);
     channel_->submit(answered);
@@ -123,7 +118,7 @@ TEST_F(NbdChannelTest, AnUnansweredCommandFailsAtTheTimeoutAndBreaksTheConnectio
     // The connection was closed (so no late answer can reach the buffer) and comes back.
     EXPECT_GE(api_->closes(), 1U);
     ASSERT_TRUE(run_until([&] { return counters_->connected == 1 && counters_->reconnects == 1; }));
-    IoRequest again = request(IoType::read, &iov, 1, 4096);
+    IoRequest again = request(IoType::read, &block_, 1, 4096);
     channel_->submit(again);
     ASSERT_EQ(api_->pending(), 1U);
     api_->answer(0);
@@ -132,9 +127,7 @@ TEST_F(NbdChannelTest, AnUnansweredCommandFailsAtTheTimeoutAndBreaksTheConnectio
 }
 
 TEST_F(NbdChannelTest, ALostConnectionFailsWhatWasOnTheWireNeverReportsItDone) {
-    std::vector<uint8_t> a(4096);
-    iovec iov{a.data(), a.size()};
-    IoRequest w = request(IoType::write, &iov, 1, 4096);
+    IoRequest w = request(IoType::write, &block_, 1, 4096);
     channel_->submit(w);
     ASSERT_EQ(api_->pending(), 1U);
     api_->drop();
@@ -148,12 +141,10 @@ TEST_F(NbdChannelTest, RequestsWaitingForTheReconnectGoOutInArrivalOrder) {
     api_->drop();
     ASSERT_TRUE(run_until([&] { return counters_->connected == 0 && api_->connects() >= 3; }))
         << "refused attempts are retried with backoff";
-    std::vector<uint8_t> a(4096);
-    iovec iov{a.data(), a.size()};
     std::vector<IoRequest> requests;
     requests.reserve(3);
     for (uint64_t i = 0; i < 3; ++i) {
-        requests.push_back(request(IoType::write, &iov, 1, 4096, i * 65536));
+        requests.push_back(request(IoType::write, &block_, 1, 4096, i * 65536));
         channel_->submit(requests.back());
     }
     EXPECT_EQ(counters_->waiting, 3U);
@@ -178,9 +169,7 @@ TEST_F(NbdChannelTest, RequestsWaitingLongerThanTheTimeoutFailAndAreNeverSent) {
     api_->connect = FakeNbdApi::Connect::hang;
     api_->drop();
     ASSERT_TRUE(run_until([&] { return counters_->connected == 0; }));
-    std::vector<uint8_t> a(4096);
-    iovec iov{a.data(), a.size()};
-    IoRequest r = request(IoType::read, &iov, 1, 4096);
+    IoRequest r = request(IoType::read, &block_, 1, 4096);
     channel_->submit(r);
     ASSERT_TRUE(finished(1));
     EXPECT_EQ(r.status, IoStatus::io_error);

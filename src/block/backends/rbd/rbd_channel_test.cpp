@@ -69,12 +69,7 @@ class RbdChannelTest : public ::testing::Test {
     }
     IoRequest request(IoType type, iovec* iov, uint32_t iovcnt, uint64_t length,
                       uint64_t offset = 0) {
-        return IoRequest{.type = type,
-                         .offset = offset,
-                         .length = length,
-                         .iov = iov,
-                         .iovcnt = iovcnt,
-                         .completion = &sink_};
+        return vhostd::testing::io_request(type, iov, iovcnt, length, offset, sink_);
     }
     nlohmann::json status() { return bdev_->backend_status()["rbd"]; }
 
