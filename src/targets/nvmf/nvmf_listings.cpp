@@ -141,16 +141,16 @@ nlohmann::json NvmfTarget::stats() const {
     for (size_t i = 0; i < context_.reactors.size(); ++i) {
         ids.push_back(context_.reactors.at(i).id());
     }
+    auto group_of = [&](unsigned reactor) -> Group* {
+        auto at = std::find(ids.begin(), ids.end(), reactor);
+        return at == ids.end() ? nullptr : &groups[static_cast<size_t>(at - ids.begin())];
+    };
     for (const auto& subsystem : subsystems_) {
         for (const Listener& l : subsystem->listeners) {
             const NvmfController* c = controller_of(l);
             if (c == nullptr) {
                 continue;
             }
-            auto group_of = [&](unsigned reactor) -> Group* {
-                auto at = std::find(ids.begin(), ids.end(), reactor);
-                return at == ids.end() ? nullptr : &groups[static_cast<size_t>(at - ids.begin())];
-            };
             for (const queue::QueueCounters& q : c->queue_counters()) {
                 if (Group* g = group_of(q.reactor)) {
                     (q.index == 0 ? g->current_admin : g->current_io) += 1;
