@@ -105,10 +105,5 @@ run dd if="$d1" of=/tmp/readback bs=1M skip="$PATTERN_OFFSET" count="$PATTERN_SI
   iflag=direct,skip_bytes,count_bytes status=none
 expect_eq "$(sha256_of /tmp/readback)" "$PATTERN_SHA256" "target 1 after the hot-unplug"
 
-step "write the $MARKER_SIZE-byte marker at $MARKER_OFFSET of target 0 for the host to check"
-run dd if=/dev/urandom of=/tmp/marker bs="$MARKER_SIZE" count=1 iflag=fullblock status=none
-MARKER_SHA256=$(sha256_of /tmp/marker)
-run dd if=/tmp/marker of="$d0" bs=4k seek="$MARKER_OFFSET" oflag=direct,seek_bytes conv=fsync status=none
-run sync
-echo "@@VHOSTD-GUEST-MARKER offset=$MARKER_OFFSET size=$MARKER_SIZE sha256=$MARKER_SHA256@@"
+write_marker "$d0"  # on target 0
 step "all checks passed"
