@@ -206,12 +206,8 @@ start_nbdkit() {
 if [[ -n $remote ]]; then
     [[ -n $qsd ]] || { echo "--$remote needs qemu-storage-daemon" >&2; exit 1; }
     if [[ $remote == rbd ]]; then
-        rbd_mib=1024
         ceph_conf=$("$root/tests/support/ceph_cluster.sh" start "$work/ceph" --owner-pid $$)
-        rbd -c "$ceph_conf" create --size "${rbd_mib}M" rbd/bench
-        # Written once, so that reads find objects (a missing object reads as zeroes, for free).
-        rbd -c "$ceph_conf" bench --io-type write --io-size 4M --io-threads 4 --io-total "${rbd_mib}M" \
-            --io-pattern seq rbd/bench > /dev/null
+        "$root/tests/support/ceph_cluster.sh" image "$work/ceph" bench 1024
         title="Ceph RBD, single-node cluster (memstore OSD on this machine)"
     else
         command -v nbdkit >/dev/null || { echo "--nbd needs nbdkit" >&2; exit 1; }

@@ -11,6 +11,10 @@
 #   ceph_cluster.sh stop DIR          stops every daemon (SIGTERM, then SIGKILL) and the watcher
 #   ceph_cluster.sh osd DIR start|stop|kill|pid
 #                                     restarts or stops the OSD (stop: SIGTERM; kill: SIGKILL)
+#   ceph_cluster.sh image DIR NAME MIB
+#                                     creates rbd/NAME of MIB MiB and writes it once, in order
+#                                     (reads of a never-written object are free zeroes: benches
+#                                     want objects that exist)
 #   ceph_cluster.sh run [--objectstore S] -- CMD...
 #       starts a cluster in a temporary directory, runs CMD with CEPH_CONF set, stops the
 #       cluster and removes the directory (trap: also on error or signal).
@@ -200,10 +204,18 @@ cmd_run() {
   "$@"
 }
 
+cmd_image() {
+  dir=$1
+  rbd -c "$dir/ceph.conf" create --size "${3}M" "rbd/$2"
+  rbd -c "$dir/ceph.conf" bench --io-type write --io-size 4M --io-threads 4 --io-total "${3}M" \
+    --io-pattern seq "rbd/$2" >/dev/null
+}
+
 case ${1:-} in
   start) shift; cmd_start "$@" ;;
+  image) shift; cmd_image "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   osd) shift; cmd_osd "$@" ;;
   run) shift; cmd_run "$@" ;;
-  *) die "usage: $0 start DIR [options] | stop DIR | osd DIR start|stop|kill|pid | run [options] -- CMD..." ;;
+  *) die "usage: $0 start DIR [options] | stop DIR | osd DIR start|stop|kill|pid | image DIR NAME MIB | run [options] -- CMD..." ;;
 esac
