@@ -58,10 +58,12 @@ void on_signal(int /*signal*/) {}  // only there to make the blocked call return
             if (++ticks[i] >= kTicksStuck) {
                 // tgkill with the kernel thread id: a thread that left and exited meanwhile
                 // cannot be confused with a freed pthread_t; a recycled id gets one EINTR.
+                // Counted before the signal: the interrupted thread may read the count as
+                // soon as its call returns.
+                g_interrupted.fetch_add(1, std::memory_order_relaxed);
                 slot.kicked.store(true, std::memory_order_release);
                 ::syscall(SYS_tgkill, ::getpid(), slot.tid.load(std::memory_order_relaxed),
                           kSignal);
-                g_interrupted.fetch_add(1, std::memory_order_relaxed);
                 ticks[i] = 0;
             }
         }
