@@ -29,15 +29,8 @@ size_t for_each_piece(std::span<const iovec> iov, uint64_t offset, size_t len, F
 
 }  // namespace
 
-uint64_t iov_length(std::span<const iovec> iov) {
-    uint64_t total = 0;
-    for (const iovec& v : iov) {
-        total += v.iov_len;
-    }
-    return total;
-}
-
-size_t iov_copy_out(std::span<const iovec> iov, uint64_t offset, void* dst, size_t len) {
+size_t detail::iov_copy_out_pieces(std::span<const iovec> iov, uint64_t offset, void* dst,
+                                   size_t len) {
     auto* out = static_cast<uint8_t*>(dst);
     return for_each_piece(iov, offset, len,
                           [out](uint8_t* p, size_t at, size_t n) { std::memcpy(out + at, p, n); });
@@ -54,7 +47,7 @@ size_t iov_memset(std::span<const iovec> iov, uint64_t offset, uint8_t value, si
                           [value](uint8_t* p, size_t, size_t n) { std::memset(p, value, n); });
 }
 
-std::span<iovec> iov_drop_front(std::span<iovec> iov, uint64_t bytes) {
+std::span<iovec> detail::iov_drop_front_pieces(std::span<iovec> iov, uint64_t bytes) {
     size_t first = 0;
     while (first < iov.size() && (bytes >= iov[first].iov_len)) {
         bytes -= iov[first].iov_len;
@@ -70,7 +63,7 @@ std::span<iovec> iov_drop_front(std::span<iovec> iov, uint64_t bytes) {
     return iov.subspan(first);
 }
 
-std::span<iovec> iov_drop_back(std::span<iovec> iov, uint64_t bytes) {
+std::span<iovec> detail::iov_drop_back_pieces(std::span<iovec> iov, uint64_t bytes) {
     size_t count = iov.size();
     while (count > 0 && bytes > 0) {
         iovec& last = iov[count - 1];

@@ -52,5 +52,28 @@ TEST(Iovec, DropFrontExactEntryBoundary) {
     EXPECT_EQ(static_cast<uint8_t*>(rest.back().iov_base), t.c.data());
 }
 
+// The inline fast paths: everything asked for lies in the end entry.
+TEST(Iovec, FastPathsWithinTheEndEntries) {
+    ThreeBuffers t;
+    std::array<uint8_t, 8> src{};
+    std::iota(src.begin(), src.end(), 1);
+    iov_copy_in(t.iov, 0, src.data(), src.size());
+    std::array<uint8_t, 2> out{};
+    EXPECT_EQ(iov_copy_out(t.iov, 1, out.data(), out.size()), 2U);  // a[1..2]
+    EXPECT_EQ(out, (std::array<uint8_t, 2>{2, 3}));
+    EXPECT_EQ(iov_copy_out(t.iov, 0, out.data(), 0), 0U);
+
+    auto rest = iov_drop_front(t.iov, 1);  // part of a
+    ASSERT_EQ(rest.size(), 3U);
+    EXPECT_EQ(rest[0].iov_base, t.a.data() + 1);
+    EXPECT_EQ(rest[0].iov_len, 2U);
+    rest = iov_drop_back(rest, 5);  // exactly c
+    ASSERT_EQ(rest.size(), 2U);
+    EXPECT_EQ(iov_length(rest), 2U);
+    rest = iov_drop_back(std::span(t.iov).first(1), 1);  // part of a
+    ASSERT_EQ(rest.size(), 1U);
+    EXPECT_EQ(rest[0].iov_len, 1U);
+}
+
 }  // namespace
 }  // namespace vhostd

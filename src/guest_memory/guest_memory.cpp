@@ -82,16 +82,8 @@ Result<GuestMemory::Ptr> GuestMemory::without_region(const RegionDescriptor& des
 }
 
 const GuestMemory::Span* GuestMemory::find(uint64_t gpa) const {
-    // A frontend has a handful of regions (QEMU: below and above 4 GiB): a scan of the packed
-    // bounds beats a binary search there; a table near the slot limit is searched.
-    constexpr size_t kScanLimit = 8;
     if (spans_.size() <= kScanLimit) {
-        for (const Span& span : spans_) {
-            if (gpa - span.begin < span.size) {  // wraps (and fails) for gpa < begin
-                return &span;
-            }
-        }
-        return nullptr;
+        return find_small(gpa);
     }
     // First span starting after gpa; the candidate is the one before it.
     auto it = std::upper_bound(spans_.begin(), spans_.end(), gpa,
@@ -103,8 +95,8 @@ const GuestMemory::Span* GuestMemory::find(uint64_t gpa) const {
     return gpa - span->begin < span->size ? span : nullptr;
 }
 
-std::expected<size_t, TranslateError> GuestMemory::translate(uint64_t gpa, uint64_t len,
-                                                             std::span<iovec> out) const {
+std::expected<size_t, TranslateError> GuestMemory::translate_pieces(uint64_t gpa, uint64_t len,
+                                                                    std::span<iovec> out) const {
     if (len != 0 && gpa + (len - 1) < gpa) {
         return std::unexpected(TranslateError::out_of_range);
     }

@@ -54,7 +54,19 @@ class GuestMemory {
     // Guest-physical [gpa, gpa + len) as host iovecs written to the front of `out`; returns
     // how many were used. len == 0 yields zero iovecs.
     [[nodiscard]] std::expected<size_t, TranslateError> translate(uint64_t gpa, uint64_t len,
-                                                                  std::span<iovec> out) const;
+                                                                  std::span<iovec> out) const {
+        // Every request's descriptors come here: the usual case (a non-empty range inside one
+        // region of a small table) is answered inline; the rest by translate_pieces.
+        if (const Span* span = find_small(gpa); span != nullptr && !out.empty()) {
+            const uint64_t offset = gpa - span->begin;
+            // len - 1 wraps for len == 0, which then takes the general path.
+            if (len - 1 < span->size - offset) {
+                out[0] = iovec{span->host + offset, static_cast<size_t>(len)};
+                return 1;
+            }
+        }
+        return translate_pieces(gpa, len, out);
+    }
 
     // Host pointer to guest-physical [gpa, gpa + len) if the whole range lies in one region
     // (descriptor tables, indirect tables, request headers); nullptr otherwise.
@@ -81,9 +93,28 @@ class GuestMemory {
         uint8_t* host;
     };
 
+    // A frontend has a handful of regions (QEMU: below and above 4 GiB): a scan of the packed
+    // bounds beats a binary search there; a table near the slot limit is searched (find).
+    static constexpr size_t kScanLimit = 8;
+
     explicit GuestMemory(std::vector<RegionPtr> regions);
     // The span containing `gpa`, or nullptr.
     [[nodiscard]] const Span* find(uint64_t gpa) const;
+    // find() for tables of at most kScanLimit regions; nullptr for larger ones as well.
+    [[nodiscard]] const Span* find_small(uint64_t gpa) const {
+        if (spans_.size() > kScanLimit) {
+            return nullptr;
+        }
+        for (const Span& span : spans_) {
+            if (gpa - span.begin < span.size) {  // wraps (and fails) for gpa < begin
+                return &span;
+            }
+        }
+        return nullptr;
+    }
+    // translate() for any table and range: pieces across regions, empty ranges, errors.
+    [[nodiscard]] std::expected<size_t, TranslateError> translate_pieces(
+        uint64_t gpa, uint64_t len, std::span<iovec> out) const;
 
     std::vector<RegionPtr> regions_;  // sorted by guest-physical address, non-overlapping
     std::vector<Span> spans_;         // regions_' bounds, in the same order

@@ -38,6 +38,20 @@ TEST_F(GuestMemoryTest, TranslatesWithinOneRegion) {
     EXPECT_EQ(iov[0].iov_len, 0x100U);
 }
 
+TEST_F(GuestMemoryTest, ARangeEndingAtTheRegionsEndIsOneIovec) {
+    std::array<iovec, 4> iov{};
+    auto n = mem->translate(0x2f00, 0x100, iov);  // a's last 256 bytes: the inline fast path
+    ASSERT_TRUE(n.has_value());
+    ASSERT_EQ(*n, 1U);
+    EXPECT_EQ(iov[0].iov_base, a.data() + 0x1f00);
+    EXPECT_EQ(iov[0].iov_len, 0x100U);
+    // One byte further crosses into b: the general path, two iovecs.
+    EXPECT_EQ(mem->translate(0x2f00, 0x101, iov).value(), 2U);
+    // Inside one region but no room for an iovec.
+    EXPECT_EQ(mem->translate(0x1000, 1, std::span<iovec>{}).error(),
+              TranslateError::too_many_segments);
+}
+
 TEST_F(GuestMemoryTest, SplitsAcrossAdjacentRegions) {
     std::array<iovec, 4> iov{};
     auto n = mem->translate(0x2ff0, 0x20, iov);

@@ -1,6 +1,8 @@
 // Backend-side request checks.
 #include "block/module/request_check.hpp"
 
+#include "base/multiple_of.hpp"
+
 namespace vhostd::block {
 
 bool is_well_formed(const IoRequest& request, const RequestLimits& limits) noexcept {
@@ -9,8 +11,8 @@ bool is_well_formed(const IoRequest& request, const RequestLimits& limits) noexc
     }
     const uint32_t bs = limits.block_size;
     const uint64_t size = limits.size_bytes();
-    if (bs == 0 || request.offset % bs != 0 || request.length % bs != 0 || request.offset > size ||
-        request.length > size - request.offset) {
+    if (bs == 0 || !is_multiple_of(request.offset, bs) || !is_multiple_of(request.length, bs) ||
+        request.offset > size || request.length > size - request.offset) {
         return false;
     }
     if (request.type != IoType::read && request.type != IoType::write) {

@@ -115,9 +115,16 @@ void BlkQueue::start_request(uint32_t slot) noexcept {
     // that never happened: treat the ring as broken instead.
     const virtio::ChainDescriptor& last = chain.last;
     uint8_t* status = nullptr;
-    if (last.writable && last.len > 0 &&
-        last.addr <= std::numeric_limits<uint64_t>::max() - (last.len - 1)) {
-        status = static_cast<uint8_t*>(queue().memory().host_address(last.addr + last.len - 1, 1));
+    if (last.writable && last.len > 0) {
+        if (chain.error == virtio::ChainError::none) {
+            // Every buffer was translated, the final one last: the last iovec ends where the
+            // chain does.
+            const iovec& tail = chain.iov.back();
+            status = static_cast<uint8_t*>(tail.iov_base) + tail.iov_len - 1;
+        } else if (last.addr <= std::numeric_limits<uint64_t>::max() - (last.len - 1)) {
+            status =
+                static_cast<uint8_t*>(queue().memory().host_address(last.addr + last.len - 1, 1));
+        }
     }
     if (status == nullptr) {
         requests_.release(&request);

@@ -2,6 +2,7 @@
 #include "devices/virtio_blk/blk_request.hpp"
 
 #include "base/iovec.hpp"
+#include "base/multiple_of.hpp"
 #include "spec/virtio_blk.hpp"
 
 namespace vhostd::virtio_blk {
@@ -15,7 +16,7 @@ BlkCommand finish_with(uint8_t status) {
 bool range_ok(uint64_t sector, uint64_t sectors, const BlkLimits& limits) {
     const uint64_t per_block = limits.block_size / kSectorSize;
     return sector <= limits.capacity_sectors && sectors <= limits.capacity_sectors - sector &&
-           sector % per_block == 0 && sectors % per_block == 0;
+           is_multiple_of(sector, per_block) && is_multiple_of(sectors, per_block);
 }
 
 BlkCommand read_write(block::IoType io, uint64_t sector, std::span<iovec> data,
