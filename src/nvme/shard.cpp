@@ -26,8 +26,8 @@ Result<void> Shard::start() {
     wake_ = VHOSTD_TRY(make_event_fd());
     const int fd = wake_.get();
     // The eventfd only has to end the reactor's sleep; the queues then poll.
-    wake_watch_ =
-        VHOSTD_TRY(reactor_.watch_fd(fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }));
+    wake_watch_ = VHOSTD_TRY(reactor_.watch_fd(
+        fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }, reactor::Reactor::FdRole::wake));
     return {};
 }
 

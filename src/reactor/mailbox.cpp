@@ -12,8 +12,8 @@ Result<std::unique_ptr<Mailbox>> Mailbox::create(Reactor& reactor, Handler handl
     std::unique_ptr<Mailbox> mailbox(new Mailbox(reactor, std::move(handler), std::move(event)));
     const int fd = mailbox->event_.get();
     // The eventfd only wakes the loop; the nodes are taken by poll().
-    mailbox->watch_ =
-        VHOSTD_TRY(reactor.watch_fd(fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }));
+    mailbox->watch_ = VHOSTD_TRY(reactor.watch_fd(
+        fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }, Reactor::FdRole::wake));
     reactor.add_poller(*mailbox);
     return mailbox;
 }

@@ -82,9 +82,17 @@ class Reactor {
     void add_poller(Poller& poller);
     void remove_poller(Poller& poller);
 
+    // What a watched fd is for. A `progress` fd carries work only its callback can do (a
+    // socket's data), so a busy reactor looks at it every few dozen iterations. A `wake` fd
+    // only wakes a sleeping reactor for work that is polled anyway (kicks, mailboxes): its
+    // callback merely drains it, so a busy reactor looks rarely, and a reactor with nothing
+    // but wake fds spends almost no syscalls while it polls.
+    enum class FdRole : uint8_t { progress, wake };
+
     // Calls `callback` when epoll reports `events` on `fd` (level-triggered). The fd stays
     // owned by the caller and must outlive the watch. Unwatching from a callback is safe.
-    Result<FdId> watch_fd(int fd, uint32_t events, FdCallback callback);
+    Result<FdId> watch_fd(int fd, uint32_t events, FdCallback callback,
+                          FdRole role = FdRole::progress);
     void unwatch_fd(FdId id);
 
     // Calls `callback` every `period` (first time one period from now).
@@ -123,6 +131,7 @@ class Reactor {
     bool pollers_dirty_ = false;
     std::unordered_map<FdId, std::unique_ptr<FdWatch>> fd_watches_;  // by id: stable under unwatch
     std::vector<std::unique_ptr<FdWatch>> retired_watches_;  // unwatched mid-dispatch; freed after
+    size_t progress_watches_ = 0;                            // watches with FdRole::progress
     std::vector<std::unique_ptr<Timer>> timers_;
     uint64_t next_id_ = 1;
     ReactorStats stats_;

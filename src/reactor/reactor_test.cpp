@@ -153,6 +153,37 @@ TEST(Reactor, FdEventWakesSleepingReactor) {
     loop.join();
 }
 
+// While polling, a progress fd (a socket with data for its callback) is looked at every few
+// dozen iterations, a wake fd (drained only) far more rarely: counted in iterations, not time.
+TEST(Reactor, BusyReactorLooksAtProgressFdsOftenAndWakeFdsRarely) {
+    for (const auto role : {Reactor::FdRole::progress, Reactor::FdRole::wake}) {
+        auto reactor = make(PollMode::always);
+        CountingPoller poller;
+        poller.work = 1 << 30;  // busy throughout
+        reactor->add_poller(poller);
+        auto efd = make_event_fd();
+        ASSERT_TRUE(efd.has_value());
+        std::atomic<uint64_t> polls_at_event{0};
+        ASSERT_TRUE(reactor->watch_fd(
+            efd->get(), EPOLLIN,
+            [&](uint32_t) {
+                drain_event_fd(efd->get());
+                polls_at_event = poller.polls.load();
+                reactor->request_stop();
+            },
+            role));
+        signal_event_fd(efd->get());  // pending before the first iteration
+        reactor->run();
+        if (role == Reactor::FdRole::progress) {
+            EXPECT_GT(polls_at_event.load(), 0U);
+            EXPECT_LE(polls_at_event.load(), 64U);
+        } else {
+            EXPECT_GT(polls_at_event.load(), 64U);
+            EXPECT_LE(polls_at_event.load(), 4096U);
+        }
+    }
+}
+
 TEST(Reactor, UnwatchFromOwnCallbackIsSafe) {
     auto reactor = make(PollMode::never);
     auto efd = make_event_fd();

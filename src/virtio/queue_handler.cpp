@@ -22,8 +22,8 @@ Result<void> QueueHandler::start() {
     if (queue_.kick_fd() >= 0) {
         const int fd = queue_.kick_fd();
         // Kicks only matter while the reactor sleeps; the callback just consumes them.
-        kick_watch_ =
-            VHOSTD_TRY(reactor().watch_fd(fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }));
+        kick_watch_ = VHOSTD_TRY(reactor().watch_fd(
+            fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }, reactor::Reactor::FdRole::wake));
     }
     queue_.leave_interrupt_mode();  // we poll from now on: no kicks needed
     start_polling();

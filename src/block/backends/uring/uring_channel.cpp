@@ -59,7 +59,8 @@ Result<void> UringChannel::init() {
         // The callback only clears the eventfd: waking the reactor is its whole job, and the
         // poller reaps on the iteration that follows.
         watch_ = VHOSTD_TRY(reactor_.watch_fd(
-            event_fd_.get(), EPOLLIN, [fd = event_fd_.get()](uint32_t) { drain_event_fd(fd); }));
+            event_fd_.get(), EPOLLIN, [fd = event_fd_.get()](uint32_t) { drain_event_fd(fd); },
+            reactor::Reactor::FdRole::wake));
     }
     reactor_.add_poller(*this);
     poller_added_ = true;
