@@ -1,8 +1,6 @@
 // Shard: queue and namespace lifecycle on one reactor, memory swaps, shadow doorbells.
 #include "nvme/shard.hpp"
 
-#include <sys/epoll.h>
-
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
 #include "nvme/io_queue.hpp"
@@ -24,10 +22,8 @@ Shard::~Shard() {
 
 Result<void> Shard::start() {
     wake_ = VHOSTD_TRY(make_event_fd());
-    const int fd = wake_.get();
     // The eventfd only has to end the reactor's sleep; the queues then poll.
-    wake_watch_ = VHOSTD_TRY(reactor_.watch_fd(
-        fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }, reactor::Reactor::FdRole::wake));
+    wake_watch_ = VHOSTD_TRY(reactor_.watch_wake_fd(wake_.get()));
     return {};
 }
 

@@ -1,8 +1,6 @@
 // Mailbox: the intrusive MPSC queue, and the sleep/wake handshake with producers.
 #include "reactor/mailbox.hpp"
 
-#include <sys/epoll.h>
-
 #include "base/event_fd.hpp"
 
 namespace vhostd::reactor {
@@ -10,10 +8,8 @@ namespace vhostd::reactor {
 Result<std::unique_ptr<Mailbox>> Mailbox::create(Reactor& reactor, Handler handler) {
     UniqueFd event = VHOSTD_TRY(make_event_fd());
     std::unique_ptr<Mailbox> mailbox(new Mailbox(reactor, std::move(handler), std::move(event)));
-    const int fd = mailbox->event_.get();
     // The eventfd only wakes the loop; the nodes are taken by poll().
-    mailbox->watch_ = VHOSTD_TRY(reactor.watch_fd(
-        fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }, Reactor::FdRole::wake));
+    mailbox->watch_ = VHOSTD_TRY(reactor.watch_wake_fd(mailbox->event_.get()));
     reactor.add_poller(*mailbox);
     return mailbox;
 }

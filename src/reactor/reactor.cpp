@@ -20,13 +20,9 @@ namespace {
 
 thread_local Reactor* t_current = nullptr;
 
-// While busy, epoll is looked at only every this many iterations: fd events on I/O reactors
-// are rare (messages and virtqueues are polled directly), and a syscall per iteration would
-// add to every request's latency. With only wake fds watched, far more rarely: an epoll_wait
-// costs a few hundred ns here, and at QD1 one every 64 iterations delayed a few percent of the
-// requests by that much (the p99).
-constexpr uint64_t kFdCheckInterval = 64;
-constexpr uint64_t kWakeFdCheckInterval = 4096;
+// While busy, epoll is looked at only every Reactor::k*FdCheckInterval iterations: fd events on
+// I/O reactors are rare (messages and virtqueues are polled directly), and a syscall per
+// iteration would add to every request's latency.
 constexpr uint64_t kClockCheckInterval = 16;  // busy iterations between timer checks
 constexpr int kMaxEpollEvents = 64;
 constexpr uint64_t kWakeFdId = 0;  // epoll data for the reactor's own wake eventfd
@@ -36,7 +32,7 @@ constexpr uint64_t kWakeFdId = 0;  // epoll data for the reactor's own wake even
 struct Reactor::FdWatch {
     int fd;
     FdCallback callback;
-    FdRole role;
+    bool wake_only;  // watch_wake_fd: the callback only drains it
 };
 
 struct Reactor::Timer {
@@ -129,7 +125,8 @@ void Reactor::compact_pollers() {
     pollers_dirty_ = false;
 }
 
-Result<Reactor::FdId> Reactor::watch_fd(int fd, uint32_t events, FdCallback callback, FdRole role) {
+Result<Reactor::FdId> Reactor::add_watch(int fd, uint32_t events, FdCallback callback,
+                                         bool wake_only) {
     const FdId id = next_id_++;
     epoll_event ev{};
     ev.events = events;
@@ -137,11 +134,20 @@ Result<Reactor::FdId> Reactor::watch_fd(int fd, uint32_t events, FdCallback call
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
         return errno_error(fmt::format("epoll_ctl(ADD, fd {})", fd));
     }
-    fd_watches_.emplace(id, std::make_unique<FdWatch>(FdWatch{fd, std::move(callback), role}));
-    if (role == FdRole::progress) {
+    fd_watches_.emplace(id, std::make_unique<FdWatch>(FdWatch{fd, std::move(callback), wake_only}));
+    if (!wake_only) {
         ++progress_watches_;
     }
     return id;
+}
+
+Result<Reactor::FdId> Reactor::watch_fd(int fd, uint32_t events, FdCallback callback) {
+    return add_watch(fd, events, std::move(callback), false);
+}
+
+Result<Reactor::FdId> Reactor::watch_wake_fd(int event_fd) {
+    return add_watch(
+        event_fd, EPOLLIN, [event_fd](uint32_t) { drain_event_fd(event_fd); }, true);
 }
 
 void Reactor::unwatch_fd(FdId id) {
@@ -150,7 +156,7 @@ void Reactor::unwatch_fd(FdId id) {
         return;
     }
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second->fd, nullptr);
-    if (it->second->role == FdRole::progress) {
+    if (!it->second->wake_only) {
         --progress_watches_;
     }
     // The callback being dispatched may be the one unwatching itself: keep it alive until the
@@ -328,7 +334,9 @@ void Reactor::run(std::move_only_function<void()> started) {
         if (!timers_.empty() && (!busy || iteration % kClockCheckInterval == 0)) {
             busy |= run_due_timers(Clock::now());
         }
-        if (iteration % (progress_watches_ != 0 ? kFdCheckInterval : kWakeFdCheckInterval) == 0) {
+        if (iteration %
+                (progress_watches_ != 0 ? kProgressFdCheckInterval : kWakeFdCheckInterval) ==
+            0) {
             busy |= dispatch_fd_events(0);
         }
         if (busy) {

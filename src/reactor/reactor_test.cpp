@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include "base/event_fd.hpp"
@@ -39,6 +40,22 @@ struct CountingPoller : Poller {
         return work.load() == 0;
     }
     void leave_interrupt_mode() noexcept override { left.fetch_add(1); }
+};
+
+// Always busy; stops the reactor on the first iteration that finds `fd` no longer readable.
+struct FdDrainedPoller : Poller {
+    FdDrainedPoller(Reactor& r, int f) : reactor(r), fd(f) {}
+    PollResult poll() noexcept override {
+        ++polls;
+        pollfd pfd{.fd = fd, .events = POLLIN, .revents = 0};
+        if (::poll(&pfd, 1, 0) == 0) {
+            reactor.request_stop();
+        }
+        return PollResult::busy;
+    }
+    Reactor& reactor;
+    int fd;
+    uint64_t polls = 0;
 };
 
 template <class Pred>
@@ -153,34 +170,40 @@ TEST(Reactor, FdEventWakesSleepingReactor) {
     loop.join();
 }
 
-// While polling, a progress fd (a socket with data for its callback) is looked at every few
-// dozen iterations, a wake fd (drained only) far more rarely: counted in iterations, not time.
+// While polling, a watch_fd fd (a socket with data for its callback) is looked at every few
+// dozen iterations, a wake fd (drained by the reactor) far more rarely: counted in
+// iterations, not time.
 TEST(Reactor, BusyReactorLooksAtProgressFdsOftenAndWakeFdsRarely) {
-    for (const auto role : {Reactor::FdRole::progress, Reactor::FdRole::wake}) {
+    {
         auto reactor = make(PollMode::always);
         CountingPoller poller;
         poller.work = 1 << 30;  // busy throughout
         reactor->add_poller(poller);
         auto efd = make_event_fd();
         ASSERT_TRUE(efd.has_value());
-        std::atomic<uint64_t> polls_at_event{0};
-        ASSERT_TRUE(reactor->watch_fd(
-            efd->get(), EPOLLIN,
-            [&](uint32_t) {
-                drain_event_fd(efd->get());
-                polls_at_event = poller.polls.load();
-                reactor->request_stop();
-            },
-            role));
+        uint64_t polls_at_event = 0;
+        ASSERT_TRUE(reactor->watch_fd(efd->get(), EPOLLIN, [&](uint32_t) {
+            drain_event_fd(efd->get());
+            polls_at_event = poller.polls.load();
+            reactor->request_stop();
+        }));
         signal_event_fd(efd->get());  // pending before the first iteration
         reactor->run();
-        if (role == Reactor::FdRole::progress) {
-            EXPECT_GT(polls_at_event.load(), 0U);
-            EXPECT_LE(polls_at_event.load(), 64U);
-        } else {
-            EXPECT_GT(polls_at_event.load(), 64U);
-            EXPECT_LE(polls_at_event.load(), 4096U);
-        }
+        EXPECT_GT(polls_at_event, 0U);
+        EXPECT_LE(polls_at_event, Reactor::kProgressFdCheckInterval);
+    }
+    {
+        auto reactor = make(PollMode::always);
+        auto efd = make_event_fd();
+        ASSERT_TRUE(efd.has_value());
+        ASSERT_TRUE(reactor->watch_wake_fd(efd->get()));
+        // Busy, and stops on the first iteration that finds the eventfd drained.
+        FdDrainedPoller poller(*reactor, efd->get());
+        reactor->add_poller(poller);
+        signal_event_fd(efd->get());
+        reactor->run();
+        EXPECT_GT(poller.polls, Reactor::kProgressFdCheckInterval);
+        EXPECT_LE(poller.polls, Reactor::kWakeFdCheckInterval + 1);
     }
 }
 

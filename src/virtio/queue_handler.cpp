@@ -1,10 +1,6 @@
 // QueueHandler: the virtqueue side of the queue engine.
 #include "virtio/queue_handler.hpp"
 
-#include <sys/epoll.h>
-
-#include "base/event_fd.hpp"
-
 namespace vhostd::virtio {
 
 QueueHandler::QueueHandler(reactor::Reactor& reactor, RunningQueue queue)
@@ -20,10 +16,8 @@ QueueHandler::~QueueHandler() {
 
 Result<void> QueueHandler::start() {
     if (queue_.kick_fd() >= 0) {
-        const int fd = queue_.kick_fd();
-        // Kicks only matter while the reactor sleeps; the callback just consumes them.
-        kick_watch_ = VHOSTD_TRY(reactor().watch_fd(
-            fd, EPOLLIN, [fd](uint32_t) { drain_event_fd(fd); }, reactor::Reactor::FdRole::wake));
+        // Kicks only matter while the reactor sleeps; the reactor just consumes them.
+        kick_watch_ = VHOSTD_TRY(reactor().watch_wake_fd(queue_.kick_fd()));
     }
     queue_.leave_interrupt_mode();  // we poll from now on: no kicks needed
     start_polling();

@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include <fcntl.h>
-#include <sys/epoll.h>
 
 #include "base/event_fd.hpp"
 #include "base/log.hpp"
@@ -56,11 +55,9 @@ Result<void> UringChannel::init() {
             return make_error(-rc, "bdev {}: cannot register an eventfd with io_uring", bdev_name_);
         }
         event_fd_registered_ = true;
-        // The callback only clears the eventfd: waking the reactor is its whole job, and the
-        // poller reaps on the iteration that follows.
-        watch_ = VHOSTD_TRY(reactor_.watch_fd(
-            event_fd_.get(), EPOLLIN, [fd = event_fd_.get()](uint32_t) { drain_event_fd(fd); },
-            reactor::Reactor::FdRole::wake));
+        // Waking the reactor is the eventfd's whole job: the poller reaps on the iteration that
+        // follows.
+        watch_ = VHOSTD_TRY(reactor_.watch_wake_fd(event_fd_.get()));
     }
     reactor_.add_poller(*this);
     poller_added_ = true;
