@@ -36,7 +36,7 @@ struct Fixture {
     std::unique_ptr<nvme::testing::FakeNvmeDriver> driver;
 
     Fixture() {
-        log::set_level(spdlog::level::off);
+        log::set_level(log::Level::off);
         FUZZ_CHECK(data == kDataGpa);
         controller = nvme::Controller::create(*control, {io.get()},
                                               nvme::ControllerOptions{.num_io_queues = 4})

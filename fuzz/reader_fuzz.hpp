@@ -23,7 +23,7 @@
 
 // Each reader fuzzer includes this once: quiet logs.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    vhostd::log::set_level(spdlog::level::off);
+    vhostd::log::set_level(vhostd::log::Level::off);
     return 0;
 }
 

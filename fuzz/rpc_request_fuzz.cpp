@@ -67,7 +67,7 @@ void answer(const nlohmann::json& id, const RpcResult& result) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    vhostd::log::set_level(spdlog::level::off);
+    vhostd::log::set_level(vhostd::log::Level::off);
     return 0;
 }
 

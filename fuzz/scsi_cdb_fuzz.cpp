@@ -42,7 +42,7 @@ struct Fixture {
             .value();
     std::unique_ptr<reactor::Reactor> reactor =
         reactor::Reactor::create(0, {reactor::PollMode::always, {}, -1}).value();
-    Fixture() { log::set_level(spdlog::level::off); }
+    Fixture() { log::set_level(log::Level::off); }
 };
 
 void check_result(const scsi::Task& t) {

@@ -291,7 +291,7 @@ Message info_command(Input& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    vhostd::log::set_level(spdlog::level::off);
+    vhostd::log::set_level(vhostd::log::Level::off);
     return 0;
 }
 

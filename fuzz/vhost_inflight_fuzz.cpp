@@ -127,7 +127,7 @@ void fuzz_packed(uint16_t n, uint8_t* region_bytes, const PackedDesc* ring) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const bool quiet = [] {
-        log::set_level(spdlog::level::off);
+        log::set_level(log::Level::off);
         return true;
     }();
     (void)quiet;

@@ -223,7 +223,7 @@ Message ring_request(Input& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    vhostd::log::set_level(spdlog::level::off);
+    vhostd::log::set_level(vhostd::log::Level::off);
     return 0;
 }
 

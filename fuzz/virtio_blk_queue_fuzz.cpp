@@ -32,7 +32,7 @@ struct Fixture {
         block::bdev_malloc_create({.name = "Fuzz0", .num_blocks = 256, .block_size = 512}).value();
     std::unique_ptr<reactor::Reactor> reactor =
         reactor::Reactor::create(0, {reactor::PollMode::always, {}, -1}).value();
-    Fixture() { log::set_level(spdlog::level::off); }
+    Fixture() { log::set_level(log::Level::off); }
 };
 
 }  // namespace

@@ -41,7 +41,7 @@ struct Input {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const bool quiet = [] {
-        log::set_level(spdlog::level::off);
+        log::set_level(log::Level::off);
         return true;
     }();
     (void)quiet;

@@ -34,7 +34,7 @@ struct Fixture {
     std::shared_ptr<virtio_scsi::ScsiDevice> device;
 
     Fixture() {
-        log::set_level(spdlog::level::off);
+        log::set_level(log::Level::off);
         device = std::make_shared<virtio_scsi::ScsiDevice>(
             *reactor, std::vector<reactor::Reactor*>{reactor.get()},
             virtio_scsi::ScsiDeviceOptions{});

@@ -75,14 +75,14 @@ RpcResult framework_get_reactors(reactor::ReactorGroup& group,
 }
 
 // SPDK's level names; NOTICE is spdlog's info.
-std::string spdk_level_name(spdlog::level::level_enum level) {
+std::string spdk_level_name(log::Level level) {
     switch (level) {
-        case spdlog::level::trace:
-        case spdlog::level::debug:
+        case log::Level::trace:
+        case log::Level::debug:
             return "DEBUG";
-        case spdlog::level::info:
+        case log::Level::info:
             return "INFO";
-        case spdlog::level::warn:
+        case log::Level::warn:
             return "WARNING";
         default:
             return "ERROR";
@@ -133,7 +133,7 @@ std::expected<log::Component, RpcError> component(Params& p) {
 RpcResult log_set_flag(const nlohmann::json* json, bool on) {
     Params p(json);
     const log::Component c = RPC_TRY(component(p));
-    log::get(c).set_level(on ? spdlog::level::debug : log::level());
+    log::set_component_level(c, on ? log::Level::debug : log::level());
     return true;
 }
 
@@ -144,7 +144,7 @@ RpcResult log_get_flags(const nlohmann::json* json) {
     const auto names = log::component_names();
     for (size_t i = 0; i < names.size(); ++i) {
         out[std::string(names[i])] =
-            log::get(static_cast<log::Component>(i)).level() <= spdlog::level::debug;
+            log::component_level(static_cast<log::Component>(i)) <= log::Level::debug;
     }
     return out;
 }

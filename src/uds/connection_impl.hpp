@@ -11,7 +11,6 @@
 #include "base/log.hpp"
 #include "uds/connection.hpp"
 #include "uds/framed_reader.hpp"
-#include "uds/limited_log.hpp"
 
 namespace vhostd::uds {
 
@@ -68,8 +67,8 @@ void Connection<Traits>::check_deadlines() {
     if (late.empty()) {
         return;
     }
-    UDS_LOG_LIMITED(Traits::kLog, warn, "{}: closing the connection: {} within {} ms", name_, late,
-                    options_.handshake_timeout.count());
+    LOG_RATELIMITED_AS(Traits::kLog, warn, "{}: closing the connection: {} within {} ms", name_,
+                       late, options_.handshake_timeout.count());
     closing_ = true;
     finish_close();
 }
@@ -121,7 +120,7 @@ Result<void> Connection<Traits>::update_watch() {
 template <class Traits>
 void Connection<Traits>::on_events(uint32_t events) {
     if ((events & (EPOLLHUP | EPOLLERR)) != 0 && (events & EPOLLIN) == 0) {
-        UDS_LOG_LIMITED(Traits::kLog, info, "{}: {} disconnected", name_, Traits::kPeer);
+        LOG_RATELIMITED_AS(Traits::kLog, info, "{}: {} disconnected", name_, Traits::kPeer);
         closing_ = true;
     }
     pump();
@@ -146,7 +145,7 @@ void Connection<Traits>::pump() {
         }
         partial_since_.reset();
         if (*status == ReadStatus::closed) {
-            UDS_LOG_LIMITED(Traits::kLog, info, "{}: {} disconnected", name_, Traits::kPeer);
+            LOG_RATELIMITED_AS(Traits::kLog, info, "{}: {} disconnected", name_, Traits::kPeer);
             closing_ = true;
             break;
         }
@@ -198,7 +197,8 @@ void Connection<Traits>::on_response(Response response) {
 
 template <class Traits>
 void Connection<Traits>::fail(const Error& error) {
-    UDS_LOG_LIMITED(Traits::kLog, warn, "{}: closing the connection: {}", name_, error.describe());
+    LOG_RATELIMITED_AS(Traits::kLog, warn, "{}: closing the connection: {}", name_,
+                       error.describe());
     closing_ = true;
 }
 

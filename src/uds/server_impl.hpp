@@ -11,7 +11,6 @@
 
 #include "base/log.hpp"
 #include "uds/connection_impl.hpp"
-#include "uds/limited_log.hpp"
 #include "uds/server.hpp"
 
 namespace vhostd::uds {
@@ -43,7 +42,8 @@ template <class Traits>
 Result<void> Server<Traits>::start() {
     listener_ = VHOSTD_TRY(UnixListener::listen(path_, options_.socket));
     VHOSTD_TRY(watch_listener());
-    ::vhostd::log::get(Traits::kLog).info("{}: {}", options_.name, Traits::kListening);
+    ::vhostd::log::write(Traits::kLog, ::vhostd::log::Level::info, "{}: {}", options_.name,
+                         Traits::kListening);
     return {};
 }
 
@@ -90,17 +90,17 @@ void Server<Traits>::accept_pending() {
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 // EMFILE and friends: the pending connection stays queued; log and retry on the
                 // next event rather than spinning.
-                UDS_LOG_LIMITED(Traits::kLog, err, "{}: accept failed: {}", options_.name,
-                                std::strerror(errno));
+                LOG_RATELIMITED_AS(Traits::kLog, err, "{}: accept failed: {}", options_.name,
+                                   std::strerror(errno));
             }
             return;
         }
         if (state_ != State::idle) {
             // One peer per device (vfio-user spec "Socket": a dedicated socket per connection):
             // a second one would fight the first over the same queues.
-            UDS_LOG_LIMITED(Traits::kLog, warn,
-                            "{}: refusing a second {} connection while one is served",
-                            options_.name, Traits::kPeer);
+            LOG_RATELIMITED_AS(Traits::kLog, warn,
+                               "{}: refusing a second {} connection while one is served",
+                               options_.name, Traits::kPeer);
             continue;  // `socket` closes here
         }
         serve(std::move(socket));
@@ -116,14 +116,14 @@ void Server<Traits>::serve(UniqueFd socket) {
                                                  [this] { begin_teardown(); },
                                                  {.handshake_timeout = options_.handshake_timeout});
     if (!connection) {
-        UDS_LOG_LIMITED(Traits::kLog, err, "{}: cannot serve the connection: {}", name,
-                        connection.error().describe());
+        LOG_RATELIMITED_AS(Traits::kLog, err, "{}: cannot serve the connection: {}", name,
+                           connection.error().describe());
         session_.reset();
         return;
     }
     connection_ = std::move(*connection);
     state_ = State::connected;
-    UDS_LOG_LIMITED(Traits::kLog, info, "{}: {} connected", name, Traits::kPeer);
+    LOG_RATELIMITED_AS(Traits::kLog, info, "{}: {} connected", name, Traits::kPeer);
 }
 
 template <class Traits>
@@ -149,8 +149,8 @@ template <class Traits>
 void Server<Traits>::finish_teardown() {
     connection_.reset();
     session_.reset();
-    UDS_LOG_LIMITED(Traits::kLog, info, "{}: {} session ended; {}", options_.name, Traits::kPeer,
-                    Traits::kSessionEnded);
+    LOG_RATELIMITED_AS(Traits::kLog, info, "{}: {} session ended; {}", options_.name, Traits::kPeer,
+                       Traits::kSessionEnded);
     if (!shutdown_done_.empty() || !listener_.valid()) {
         state_ = State::shut_down;
         auto callbacks = std::move(shutdown_done_);
@@ -162,9 +162,9 @@ void Server<Traits>::finish_teardown() {
     }
     state_ = State::idle;
     if (auto watched = watch_listener(); !watched) {
-        ::vhostd::log::get(Traits::kLog)
-            .error("{}: cannot accept connections any more: {}", options_.name,
-                   watched.error().describe());
+        ::vhostd::log::write(Traits::kLog, ::vhostd::log::Level::err,
+                             "{}: cannot accept connections any more: {}", options_.name,
+                             watched.error().describe());
     }
 }
 

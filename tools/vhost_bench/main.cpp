@@ -317,7 +317,7 @@ int run_nvme(const BenchOptions& o) {
 }
 
 int run(const BenchOptions& o) {
-    log::set_level(spdlog::level::warn);  // the frontend library's setup chatter is not a result
+    log::set_level(log::Level::warn);  // the frontend library's setup chatter is not a result
     return o.transport == Transport::nvme ? run_nvme(o) : run_blk(o);
 }
 
