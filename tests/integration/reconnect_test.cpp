@@ -166,7 +166,12 @@ TEST_P(Reconnect, KillLoopUnderVerifyLoadLosesAndRepeatsNothing) {
         // different while each cycle, so deaths fall at different points of the I/O)...
         const uint64_t served = 25 + (uint64_t{static_cast<uint32_t>(cycle)} * 137) % 200;
         ASSERT_TRUE(wait_for_counter(vhostd, "vhost.0", "completions", served, 2))
-            << "stats: " << controller_stats(vhostd, "vhost.0").dump() << "\nvhostd:\n"
+            << "stats: "
+            << controller_stats(vhostd, "vhost.0").dump()
+            // The bdev's queue_depth: requests below the controller (in io_uring or the kernel).
+            << "\nbdev: "
+            << rpc_call(vhostd.rpc_socket(), "bdev_get_iostat", {{"name", "Uring0"}}).dump()
+            << "\nvhostd:\n"
             << vhostd.output() << "\nbench:\n"
             << bench.output();
         // ...and dies: mostly SIGKILL (a crash at an arbitrary instruction), every fifth time
