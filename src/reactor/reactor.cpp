@@ -334,9 +334,9 @@ void Reactor::run(std::move_only_function<void()> started) {
         if (!timers_.empty() && (!busy || iteration % kClockCheckInterval == 0)) {
             busy |= run_due_timers(Clock::now());
         }
-        if (iteration %
-                (progress_watches_ != 0 ? kProgressFdCheckInterval : kWakeFdCheckInterval) ==
-            0) {
+        const uint64_t fd_check_interval =
+            progress_watches_ != 0 ? kProgressFdCheckInterval : kWakeFdCheckInterval;
+        if (iteration % fd_check_interval == 0) {
             busy |= dispatch_fd_events(0);
         }
         if (busy) {

@@ -56,12 +56,12 @@ struct ReactorStats {
 class Reactor {
   public:
     using FdId = uint64_t;
+    using TimerId = uint64_t;
     // Busy iterations between looks at epoll: with a watch_fd watch, and with wake fds only. An
     // epoll_wait costs a few hundred ns here; at QD1 one every 64 iterations delayed a few
     // percent of the requests by that much (the p99).
     static constexpr uint64_t kProgressFdCheckInterval = 64;
     static constexpr uint64_t kWakeFdCheckInterval = 4096;
-    using TimerId = uint64_t;
 
     static Result<std::unique_ptr<Reactor>> create(unsigned id, ReactorOptions options = {});
     ~Reactor();
