@@ -37,8 +37,9 @@ finish_one() {
   tail -n 12 "$dir/$t.log"
   [[ $status == 0 ]] || failed+=("$t")
 }
+jobs=$(nproc)
 for t in $targets; do
-  while ((${#running[@]} >= $(nproc))); do finish_one; done
+  while ((${#running[@]} >= jobs)); do finish_one; done
   run_target "$t" &
   running[$!]=$t
 done
